@@ -1,0 +1,26 @@
+# Hypercore: the two commands of the quick start, and the longer runs kept apart.
+BUILD_DIR ?= build
+JOBS ?= 2
+BUILD_TYPE ?= Release
+DATA_DIR ?= ./data
+
+.PHONY: deps build run test bench soak clean
+
+deps:
+	@bash scripts/install-deps.sh
+
+build: deps
+	@cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) >/dev/null
+	@cmake --build $(BUILD_DIR) -j$(JOBS)
+
+run: build
+	$(BUILD_DIR)/bin/mini_rag --data-dir $(DATA_DIR) "How does Hypercore keep jobs durable?"
+
+test: build
+	cd $(BUILD_DIR) && ctest --output-on-failure --timeout 600 -j1
+
+bench: build
+	$(BUILD_DIR)/bin/hypercore-bench --out bench/results/latest.json
+
+clean:
+	rm -rf $(BUILD_DIR)

@@ -1,0 +1,86 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+// Typed access to the tables of docs/STORAGE.md inside one transaction.
+// Holds no state of its own: the caller owns the transaction and its thread.
+// Unexpected LMDB codes throw lmdb_failure, which the caller (the journal or
+// a reader) converts into an error value in the same handler; MDB_NOTFOUND
+// is an ordinary outcome and comes back as std::nullopt.
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include <lmdb.h>
+
+#include "hypercore/core/job.hpp"
+#include "hypercore/persistence/lmdb_env.hpp"
+
+namespace hypercore::persistence {
+
+/// What an idempotency key points at: the job and a digest of the request.
+struct idempotency_entry {
+  job_id id;
+  std::uint64_t request_digest = 0;
+  std::int64_t created_at_ms = 0;
+};
+
+class job_tables {
+public:
+  job_tables(const lmdb_env& env, MDB_txn* txn) : dbs_(env.dbs()), txn_(txn) {}
+
+  std::optional<job> get_job(const job_id& id) const;
+  void put_job(const job& j);
+  void del_job(const job_id& id);
+
+  /// Adds the job to the pending index and, when keyed, to its key's chain.
+  void index_active(const job& j);
+  /// Removes the job from the pending index and its key's chain.
+  void unindex_active(const job& j);
+  /// Records a terminal job: expiry index, and the dead-letter list if dead.
+  void index_terminal(const job& j);
+  void unindex_terminal(const job& j);
+
+  /// The next job of a key chain after `after_seq` (the key's next head).
+  std::optional<job_id> next_of_key(std::uint16_t partition, std::uint64_t key_hash,
+                                    std::uint64_t after_seq) const;
+  /// Highest seq in a partition's pending index (0 when empty).
+  std::uint64_t max_pending_seq(std::uint16_t partition) const;
+
+  /// Visits a partition's pending entries with seq > after_seq in seq order
+  /// until visit returns false.
+  void scan_pending(std::uint16_t partition, std::uint64_t after_seq,
+                    const std::function<bool(std::uint64_t seq, const job_id&)>& visit) const;
+  /// Visits dead jobs, oldest id first, until visit returns false.
+  void scan_dead(const std::function<bool(const job_id&)>& visit) const;
+  /// Visits terminal jobs finished before `before_ms`, oldest first.
+  void scan_expired(std::int64_t before_ms,
+                    const std::function<bool(const job_id&)>& visit) const;
+  /// Visits every job record in id order.
+  void scan_jobs(const std::function<bool(const job&)>& visit) const;
+
+  void put_result(const job_id& id, std::string_view output);
+  std::optional<std::string> get_result(const job_id& id) const;
+  void del_result(const job_id& id);
+
+  std::optional<idempotency_entry> get_idempotency(std::string_view key) const;
+  void put_idempotency(std::string_view key, const idempotency_entry& e);
+  void del_idempotency(std::string_view key);
+
+  std::optional<std::string> get_session(std::string_view id) const;
+  void put_session(std::string_view id, std::string_view record);
+
+  std::uint64_t count(MDB_dbi dbi) const;
+  const tables& dbs() const { return dbs_; }
+
+private:
+  std::optional<std::string_view> get(MDB_dbi dbi, std::string_view key) const;
+  void put(MDB_dbi dbi, std::string_view key, std::string_view value, unsigned flags = 0);
+  void del(MDB_dbi dbi, std::string_view key);
+
+  tables dbs_;
+  MDB_txn* txn_;
+};
+
+} // namespace hypercore::persistence

@@ -1,0 +1,179 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "hypercore/persistence/lmdb_env.hpp"
+
+#include <cstring>
+#include <filesystem>
+#include <optional>
+
+#include <spdlog/spdlog.h>
+
+#include "hypercore/core/errc.hpp"
+
+namespace hypercore::persistence {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr std::string_view magic = "hypercore";
+
+std::string lmdb_message(int rc, const char* where) {
+  return std::string{where} + ": " + mdb_strerror(rc);
+}
+
+MDB_val as_val(std::string_view s) {
+  return MDB_val{s.size(), const_cast<char*>(s.data())};
+}
+
+caf::error check_directory(const std::string& dir) {
+  std::error_code ec;
+  if (!fs::exists(dir, ec)) {
+    fs::create_directories(dir, ec);
+    if (ec) return make_error(errc::storage_failure, "cannot create " + dir + ": " + ec.message());
+    return {};
+  }
+  if (!fs::is_directory(dir, ec))
+    return make_error(errc::foreign_data_dir, dir + " is not a directory");
+  if (fs::exists(fs::path{dir} / "data.mdb", ec)) return {};
+  for (const auto& entry : fs::directory_iterator{dir, ec}) {
+    if (entry.path().filename() != "lock.mdb")
+      return make_error(errc::foreign_data_dir,
+                        dir + " is not empty and holds no Hypercore store; "
+                              "refusing to create one there");
+  }
+  return {};
+}
+
+} // namespace
+
+lmdb_failure::lmdb_failure(int code, const char* where)
+  : std::runtime_error(lmdb_message(code, where)), rc(code) {}
+
+caf::expected<std::shared_ptr<lmdb_env>> lmdb_env::open(const env_options& opts) {
+  if (auto err = check_directory(opts.dir)) return err;
+  std::shared_ptr<lmdb_env> self{new lmdb_env};
+  self->dir_ = opts.dir;
+  auto fail = [&](int rc, const char* where) {
+    auto code = rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH ? errc::foreign_data_dir
+                                                                 : errc::storage_failure;
+    return make_error(code, opts.dir + ": " + lmdb_message(rc, where));
+  };
+  if (int rc = mdb_env_create(&self->env_); rc != 0) return fail(rc, "mdb_env_create");
+  mdb_env_set_maxdbs(self->env_, 16);
+  mdb_env_set_maxreaders(self->env_, 512);
+  if (int rc = mdb_env_set_mapsize(self->env_, opts.map_bytes); rc != 0)
+    return fail(rc, "mdb_env_set_mapsize");
+  unsigned flags = MDB_NOTLS | MDB_NORDAHEAD;
+  if (!opts.sync) flags |= MDB_NOSYNC;
+  if (int rc = mdb_env_open(self->env_, opts.dir.c_str(), flags, 0640); rc != 0)
+    return fail(rc, "mdb_env_open");
+  // Slots of readers from a crashed process would pin old pages forever.
+  int dead_readers = 0;
+  mdb_reader_check(self->env_, &dead_readers);
+  if (dead_readers > 0) spdlog::warn("lmdb: cleared {} stale reader slots", dead_readers);
+  MDB_envinfo info;
+  mdb_env_info(self->env_, &info);
+  self->map_bytes_ = info.me_mapsize;
+
+  MDB_txn* txn = nullptr;
+  if (int rc = mdb_txn_begin(self->env_, nullptr, 0, &txn); rc != 0)
+    return fail(rc, "mdb_txn_begin");
+  // Is this a store at all? A fresh one has no named databases yet.
+  MDB_dbi main_db = 0;
+  mdb_dbi_open(txn, nullptr, 0, &main_db);
+  MDB_stat main_stat;
+  mdb_stat(txn, main_db, &main_stat);
+  bool fresh = main_stat.ms_entries == 0;
+  MDB_dbi probe = 0;
+  if (!fresh && mdb_dbi_open(txn, "meta", 0, &probe) != 0) {
+    mdb_txn_abort(txn);
+    return make_error(errc::foreign_data_dir,
+                      opts.dir + " holds an LMDB environment that is not a Hypercore store");
+  }
+  struct named {
+    const char* name;
+    MDB_dbi* dbi;
+  };
+  auto& d = self->dbs_;
+  for (auto [name, dbi] : {named{"jobs", &d.jobs}, named{"pending", &d.pending},
+                           named{"keys", &d.keys}, named{"results", &d.results},
+                           named{"dead", &d.dead}, named{"expiry", &d.expiry},
+                           named{"idempotency", &d.idempotency},
+                           named{"sessions", &d.sessions}, named{"meta", &d.meta}}) {
+    if (int rc = mdb_dbi_open(txn, name, MDB_CREATE, dbi); rc != 0) {
+      mdb_txn_abort(txn);
+      return fail(rc, "mdb_dbi_open");
+    }
+  }
+  auto get_meta = [&](std::string_view key) -> std::optional<std::string> {
+    MDB_val k = as_val(key), v;
+    if (mdb_get(txn, d.meta, &k, &v) != 0) return std::nullopt;
+    return std::string{static_cast<const char*>(v.mv_data), v.mv_size};
+  };
+  auto put_meta = [&](std::string_view key, std::string_view value) {
+    MDB_val k = as_val(key), v = as_val(value);
+    return mdb_put(txn, d.meta, &k, &v, 0);
+  };
+  auto stored_magic = get_meta("magic");
+  if (!stored_magic) {
+    if (!fresh) {
+      mdb_txn_abort(txn);
+      return make_error(errc::foreign_data_dir, opts.dir + " has no Hypercore meta record");
+    }
+    std::string version = std::to_string(store_format_version);
+    std::string parts = std::to_string(opts.partitions);
+    if (put_meta("magic", magic) || put_meta("format", version)
+        || put_meta("partitions", parts)) {
+      mdb_txn_abort(txn);
+      return make_error(errc::storage_failure, opts.dir + ": cannot write meta");
+    }
+  } else {
+    auto fmt = get_meta("format").value_or("0");
+    auto parts = get_meta("partitions").value_or("0");
+    std::string error;
+    if (*stored_magic != magic) {
+      mdb_txn_abort(txn);
+      return make_error(errc::foreign_data_dir, opts.dir + " is not a Hypercore store");
+    }
+    if (std::stoul(fmt) > store_format_version) {
+      mdb_txn_abort(txn);
+      return make_error(errc::newer_format,
+                        opts.dir + " was written by store format " + fmt
+                          + "; this build reads up to "
+                          + std::to_string(store_format_version));
+    }
+    if (std::stoul(parts) != opts.partitions) {
+      mdb_txn_abort(txn);
+      return make_error(errc::invalid_config,
+                        "partitions: " + opts.dir + " was created with " + parts
+                          + " partitions; start with --partitions " + parts
+                          + " (per-key order depends on it)");
+    }
+  }
+  if (int rc = mdb_txn_commit(txn); rc != 0) return fail(rc, "mdb_txn_commit");
+  return self;
+}
+
+lmdb_env::~lmdb_env() {
+  if (env_ != nullptr) mdb_env_close(env_);
+}
+
+void lmdb_env::grow_map() {
+  std::unique_lock<std::shared_mutex> guard{resize_mutex_};
+  auto next = map_bytes_ * 2;
+  if (int rc = mdb_env_set_mapsize(env_, next); rc != 0)
+    throw lmdb_failure(rc, "mdb_env_set_mapsize");
+  map_bytes_ = next;
+  spdlog::info("lmdb: map grown to {} MiB", next >> 20);
+}
+
+read_txn::read_txn(lmdb_env& env) : lock_(env.resize_mutex()) {
+  if (int rc = mdb_txn_begin(env.raw(), nullptr, MDB_RDONLY, &txn_); rc != 0)
+    throw lmdb_failure(rc, "mdb_txn_begin(read)");
+}
+
+read_txn::~read_txn() {
+  if (txn_ != nullptr) mdb_txn_abort(txn_);
+}
+
+} // namespace hypercore::persistence

@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include <caf/atom.hpp>
+#include <caf/error.hpp>
+
+namespace hypercore {
+
+/// Every error Hypercore reports. Numbers are part of the API and the wire
+/// format: never renumber or reuse one.
+enum class errc : std::uint8_t {
+  /// No agent is registered for the job's kind.
+  unknown_kind = 1,
+  /// The params are not valid JSON or fail the kind's JSON Schema.
+  invalid_params = 2,
+  /// The params (or another field) exceed a size, count or depth limit.
+  payload_too_large = 3,
+  /// A job id is not in canonical form.
+  malformed_id = 4,
+  /// No job (or session) with that id.
+  not_found = 5,
+  /// The operation does not apply to the job's current status.
+  invalid_transition = 6,
+  /// The engine is shutting down and takes no new work.
+  shutting_down = 7,
+  /// The data directory holds something that is not a Hypercore store.
+  foreign_data_dir = 8,
+  /// The data directory was written by a newer, incompatible format.
+  newer_format = 9,
+  /// LMDB reported an error other than a full map; the batch was not written.
+  storage_failure = 10,
+  /// A follow-up chain went deeper than the configured limit.
+  chain_too_deep = 11,
+  /// Waiting for a job ran past its timeout.
+  timeout = 12,
+  /// The same idempotency key was used with a different request.
+  conflict = 13,
+  /// An agent crashed (threw or exited) while handling the job.
+  agent_crashed = 14,
+  /// An agent ran past its kind's timeout.
+  agent_timeout = 15,
+  /// The configuration is invalid; the message names the key.
+  invalid_config = 16,
+  /// The engine was not started, or was started twice.
+  not_running = 17,
+  /// The request is malformed in a way not covered above.
+  invalid_request = 18,
+};
+
+std::string_view to_string(errc x);
+
+/// The category atom under which errc values travel inside caf::error.
+using hypercore_error_atom = caf::atom_constant<caf::atom("hypercore")>;
+
+/// Wraps an errc and a human-readable message into a caf::error.
+caf::error make_error(errc code, std::string message = {});
+
+/// The errc inside a caf::error, or 0 (as errc) for errors of other categories.
+errc code_of(const caf::error& err);
+
+/// The human-readable message of an error made by make_error, or CAF's
+/// rendering of any other error.
+std::string message_of(const caf::error& err);
+
+} // namespace hypercore

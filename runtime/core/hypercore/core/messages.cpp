@@ -1,0 +1,30 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "hypercore/core/messages.hpp"
+
+#include <caf/actor_system_config.hpp>
+
+namespace hypercore {
+
+void register_message_types(caf::actor_system_config& cfg) {
+  cfg.add_message_type<job_id>("hypercore::job_id");
+  cfg.add_message_type<std::vector<job_id>>("std::vector<hypercore::job_id>");
+  cfg.add_message_type<job_status>("hypercore::job_status");
+  cfg.add_message_type<job_spec>("hypercore::job_spec");
+  cfg.add_message_type<std::vector<job_spec>>("std::vector<hypercore::job_spec>");
+  cfg.add_message_type<error_entry>("hypercore::error_entry");
+  cfg.add_message_type<job>("hypercore::job");
+  cfg.add_message_type<std::vector<job>>("std::vector<hypercore::job>");
+  cfg.add_message_type<job_result>("hypercore::job_result");
+  cfg.add_message_type<job_ref>("hypercore::job_ref");
+  cfg.add_message_type<append_jobs>("hypercore::append_jobs");
+  cfg.add_message_type<append_receipt>("hypercore::append_receipt");
+  cfg.add_message_type<record_start>("hypercore::record_start");
+  cfg.add_message_type<record_outcome>("hypercore::record_outcome");
+  cfg.add_message_type<replay_dead>("hypercore::replay_dead");
+  cfg.add_message_type<purge_jobs>("hypercore::purge_jobs");
+  cfg.add_message_type<run_job>("hypercore::run_job");
+  cfg.add_message_type<job_finished>("hypercore::job_finished");
+  cfg.add_message_type<partition_stats>("hypercore::partition_stats");
+}
+
+} // namespace hypercore

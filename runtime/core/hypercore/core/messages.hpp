@@ -1,0 +1,177 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+// Every message that flows between Hypercore's actors: atoms (<verb>_atom),
+// commands (verb_noun), events (noun_past_participle) and replies (nouns).
+// Each struct has an inspect() so it can cross nodes, and all of them are
+// registered once, in register_message_types().
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <caf/atom.hpp>
+#include <caf/fwd.hpp>
+#include <caf/meta/type_name.hpp>
+
+#include "hypercore/core/job.hpp"
+
+namespace hypercore {
+
+using work_atom = caf::atom_constant<caf::atom("work")>;
+using flush_atom = caf::atom_constant<caf::atom("flush")>;
+using cancel_atom = caf::atom_constant<caf::atom("cancel")>;
+using wait_atom = caf::atom_constant<caf::atom("wait")>;
+using drain_atom = caf::atom_constant<caf::atom("drain")>;
+using peers_atom = caf::atom_constant<caf::atom("peers")>;
+using stats_atom = caf::atom_constant<caf::atom("stats")>;
+using tick_atom = caf::atom_constant<caf::atom("tick")>;
+using timeout_atom = caf::atom_constant<caf::atom("timeout")>;
+using respawn_atom = caf::atom_constant<caf::atom("respawn")>;
+using retry_atom = caf::atom_constant<caf::atom("retry")>;
+using sweep_atom = caf::atom_constant<caf::atom("sweep")>;
+
+/// Where a journaled job landed: its partition and position there.
+struct job_ref {
+  job_id id;
+  std::uint16_t partition = 0;
+  std::uint64_t seq = 0;
+  /// True when an idempotency key matched an existing job; id is that job's.
+  bool duplicate = false;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, job_ref& x) {
+  return f(caf::meta::type_name("job_ref"), x.id, x.partition, x.seq, x.duplicate);
+}
+
+/// Command to the journal: write new jobs (all or none) in one transaction.
+struct append_jobs {
+  std::vector<job> jobs;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, append_jobs& x) {
+  return f(caf::meta::type_name("append_jobs"), x.jobs);
+}
+
+/// Reply of the journal: one ref per job written, in the order given.
+struct append_receipt {
+  std::vector<job_ref> refs;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, append_receipt& x) {
+  return f(caf::meta::type_name("append_receipt"), x.refs);
+}
+
+/// Command to the journal: an attempt started (not awaited; see ARCHITECTURE).
+struct record_start {
+  job_id id;
+  std::uint32_t attempt = 0;
+  std::int64_t at_ms = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, record_start& x) {
+  return f(caf::meta::type_name("record_start"), x.id, x.attempt, x.at_ms);
+}
+
+/// Command to the journal: a job moves to `next` (retrying, succeeded, dead
+/// or cancelled). Success, its output, its follow-ups and the session update
+/// are written in one transaction. attempt 0 means "whatever attempt".
+struct record_outcome {
+  job_id id;
+  std::uint32_t attempt = 0;
+  job_status next = job_status::pending;
+  std::int64_t at_ms = 0;
+  std::string output;
+  /// The failed attempt's error; attempt == 0 when there is none.
+  error_entry error;
+  std::int64_t run_at_ms = 0;
+  std::vector<job> followups;
+  bool session_changed = false;
+  std::string session_data;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, record_outcome& x) {
+  return f(caf::meta::type_name("record_outcome"), x.id, x.attempt, x.next,
+           x.at_ms, x.output, x.error, x.run_at_ms, x.followups,
+           x.session_changed, x.session_data);
+}
+
+/// Command to the journal: dead jobs go back to pending with a fresh attempt
+/// count, keeping their id and error history.
+struct replay_dead {
+  std::vector<job_id> ids;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, replay_dead& x) {
+  return f(caf::meta::type_name("replay_dead"), x.ids);
+}
+
+/// Command to the journal: remove terminal jobs finished before cutoff.
+struct purge_jobs {
+  std::vector<job_id> ids;
+  std::int64_t finished_before_ms = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, purge_jobs& x) {
+  return f(caf::meta::type_name("purge_jobs"), x.ids, x.finished_before_ms);
+}
+
+/// Command to an agent pool: run one attempt of a job.
+struct run_job {
+  job j;
+  bool has_session = false;
+  std::string session_data;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, run_job& x) {
+  return f(caf::meta::type_name("run_job"), x.j, x.has_session, x.session_data);
+}
+
+/// Event from an agent pool: an attempt ended (success, error or crash).
+struct job_finished {
+  job_id id;
+  std::uint32_t attempt = 0;
+  bool ok = false;
+  std::string output;
+  std::string error;
+  bool retryable = true;
+  std::vector<job_spec> followups;
+  bool session_changed = false;
+  std::string session_data;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, job_finished& x) {
+  return f(caf::meta::type_name("job_finished"), x.id, x.attempt, x.ok, x.output,
+           x.error, x.retryable, x.followups, x.session_changed, x.session_data);
+}
+
+/// Reply of a partition to stats_atom: what it holds and why.
+struct partition_stats {
+  std::uint16_t partition = 0;
+  std::uint64_t resident = 0;
+  std::uint64_t running = 0;
+  std::uint64_t ready = 0;
+  std::uint64_t delayed = 0;
+  std::uint64_t keys = 0;
+  bool backlog = false;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, partition_stats& x) {
+  return f(caf::meta::type_name("partition_stats"), x.partition, x.resident,
+           x.running, x.ready, x.delayed, x.keys, x.backlog);
+}
+
+/// Registers every type above (and the vectors of them) with CAF, once.
+void register_message_types(caf::actor_system_config& cfg);
+
+} // namespace hypercore
