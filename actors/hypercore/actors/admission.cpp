@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "hypercore/actors/admission.hpp"
+
+#include "hypercore/core/errc.hpp"
+#include "hypercore/core/routing.hpp"
+
+namespace hypercore {
+
+caf::expected<nlohmann::json> parse_params(const std::string& text,
+                                           const admission_limits& limits) {
+  if (text.size() > limits.max_params_bytes)
+    return make_error(errc::payload_too_large,
+                      "params are " + std::to_string(text.size()) + " bytes; the limit is "
+                        + std::to_string(limits.max_params_bytes));
+  if (text.empty()) return nlohmann::json::object();
+  bool too_deep = false;
+  auto depth_guard = [&](int depth, nlohmann::json::parse_event_t, nlohmann::json&) {
+    if (static_cast<std::size_t>(depth) > limits.max_json_depth) too_deep = true;
+    return !too_deep;
+  };
+  auto parsed = nlohmann::json::parse(text, depth_guard, /*allow_exceptions=*/false);
+  if (too_deep)
+    return make_error(errc::payload_too_large,
+                      "params nest deeper than " + std::to_string(limits.max_json_depth));
+  if (parsed.is_discarded()) return make_error(errc::invalid_params, "params are not valid JSON");
+  return parsed;
+}
+
+caf::expected<job> admit(const job_spec& spec, const kind_catalog& catalog,
+                         const admission_limits& limits, const job* parent,
+                         std::int64_t now_ms) {
+  const auto* entry = catalog.find(spec.kind);
+  if (entry == nullptr)
+    return make_error(errc::unknown_kind, "no agent is registered for kind '"
+                                            + spec.kind.substr(0, 128) + "'");
+  if (spec.partition_key.size() > limits.max_key_bytes
+      || spec.idempotency_key.size() > limits.max_key_bytes
+      || spec.session_id.size() > limits.max_key_bytes)
+    return make_error(errc::payload_too_large,
+                      "partition_key, idempotency_key and session_id are limited to "
+                        + std::to_string(limits.max_key_bytes) + " bytes");
+  if (spec.max_attempts > limits.max_attempts_cap)
+    return make_error(errc::invalid_request,
+                      "max_attempts is limited to " + std::to_string(limits.max_attempts_cap));
+  auto params = parse_params(spec.params, limits);
+  if (!params) return params.error();
+  if (entry->validate)
+    if (auto err = entry->validate(*params)) return err;
+  job j;
+  j.id = job_id::generate();
+  j.kind = spec.kind;
+  j.params = spec.params.empty() ? "{}" : spec.params;
+  j.partition_key = spec.partition_key;
+  j.session_id = spec.session_id;
+  j.idempotency_key = spec.idempotency_key;
+  j.priority = spec.priority;
+  j.max_attempts = spec.max_attempts != 0 ? spec.max_attempts
+                                          : entry->options.retry.max_attempts;
+  j.partition = partition_for(j.partition_key, j.id, limits.partitions);
+  j.created_at_ms = now_ms;
+  j.updated_at_ms = now_ms;
+  j.run_at_ms = now_ms + static_cast<std::int64_t>(spec.delay_ms);
+  if (parent != nullptr) {
+    if (parent->depth + 1 > limits.max_chain_depth)
+      return make_error(errc::chain_too_deep,
+                        "follow-up chain deeper than " + std::to_string(limits.max_chain_depth)
+                          + " jobs");
+    j.depth = parent->depth + 1;
+    j.parent_id = parent->id;
+    j.trace_id = parent->trace_id;
+    if (j.session_id.empty()) j.session_id = parent->session_id;
+  } else {
+    j.trace_id = j.id.to_string();
+  }
+  return j;
+}
+
+} // namespace hypercore

@@ -1,0 +1,176 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "hypercore/actors/agent_pool.hpp"
+
+#include <deque>
+#include <unordered_map>
+
+#include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/exit_reason.hpp>
+#include <caf/stateful_actor.hpp>
+#include <spdlog/spdlog.h>
+
+#include "hypercore/actors/agent_worker.hpp"
+#include "hypercore/actors/restart_limiter.hpp"
+#include "hypercore/core/clock.hpp"
+#include "hypercore/core/errc.hpp"
+
+namespace hypercore {
+
+namespace {
+
+struct worker_slot {
+  caf::actor handle;
+  std::shared_ptr<std::atomic<bool>> stop;
+};
+
+struct queued_attempt {
+  run_job cmd;
+  caf::typed_response_promise<job_finished> promise;
+};
+
+struct pool_state {
+  static inline const char* name = "hypercore.agent_pool";
+
+  catalog_ptr catalog;
+  std::string kind;
+  admission_limits limits;
+  agent_options options;
+  std::deque<worker_slot> idle;
+  std::deque<queued_attempt> queue;
+  std::size_t alive = 0;
+  std::size_t pending_respawns = 0;
+  std::uint64_t restarts = 0;
+  bool paused = false;
+  restart_limiter limiter;
+};
+
+using pool_actor = caf::stateful_actor<pool_state>;
+
+job_finished failed_attempt(const job& j, std::string message) {
+  job_finished f;
+  f.id = j.id;
+  f.attempt = j.attempts;
+  f.error = std::move(message);
+  f.retryable = true;
+  return f;
+}
+
+void pump(pool_actor* self);
+
+void start_worker(pool_actor* self) {
+  auto& st = self->state;
+  auto stop = std::make_shared<std::atomic<bool>>(false);
+  auto w = spawn_agent_worker(self->system(), st.catalog, st.kind, st.limits, stop);
+  // The worker dies with the pool: no orphan threads after shutdown.
+  self->link_to(w);
+  ++st.alive;
+  st.idle.push_back({w, stop});
+}
+
+// A worker is gone (crashed or abandoned after a timeout): replace it, now
+// or after the pause the restart intensity asks for.
+void replace_worker(pool_actor* self, bool crashed) {
+  auto& st = self->state;
+  --st.alive;
+  if (crashed) {
+    ++st.restarts;
+    auto pause = st.limiter.on_crash(now_ms());
+    if (pause > 0) {
+      spdlog::error("agent kind '{}' crashed more than 10 times in 5 s: pausing restarts "
+                    "for {} ms",
+                    st.kind, pause);
+      st.paused = true;
+      ++st.pending_respawns;
+      self->delayed_send(self, std::chrono::milliseconds(pause), respawn_atom::value);
+      return;
+    }
+  }
+  start_worker(self);
+}
+
+void pump(pool_actor* self) {
+  auto& st = self->state;
+  while (!st.paused && !st.idle.empty() && !st.queue.empty()) {
+    auto w = st.idle.front();
+    st.idle.pop_front();
+    auto item = std::move(st.queue.front());
+    st.queue.pop_front();
+    auto j = item.cmd.j;
+    auto promise = item.promise;
+    self->request(w.handle, st.options.timeout, std::move(item.cmd))
+      .then(
+        [=](job_finished& f) mutable {
+          promise.deliver(std::move(f));
+          self->state.idle.push_back(w);
+          pump(self);
+        },
+        [=](caf::error& err) mutable {
+          bool timed_out = err == caf::sec::request_timeout;
+          if (timed_out) {
+            // The worker may be blocked inside the agent: ask it to stop, cut
+            // it loose, and let the attempt count as a retryable failure.
+            w.stop->store(true);
+            self->unlink_from(w.handle);
+            self->send_exit(w.handle, caf::exit_reason::user_shutdown);
+            promise.deliver(failed_attempt(
+              j, "agent timed out after " + std::to_string(st.options.timeout.count())
+                   + " ms"));
+            spdlog::warn("agent '{}' timed out on job {} (attempt {})", st.kind,
+                         j.id.to_string(), j.attempts);
+          } else {
+            promise.deliver(failed_attempt(j, "agent crashed: " + message_of(err)));
+            spdlog::warn("agent '{}' crashed on job {} (attempt {}): {}", st.kind,
+                         j.id.to_string(), j.attempts, message_of(err));
+          }
+          replace_worker(self, !timed_out);
+          pump(self);
+        });
+  }
+}
+
+caf::behavior pool_behavior(pool_actor* self, catalog_ptr catalog, std::string kind,
+                            admission_limits limits) {
+  auto& st = self->state;
+  st.catalog = std::move(catalog);
+  st.kind = std::move(kind);
+  st.limits = limits;
+  if (const auto* entry = st.catalog->find(st.kind)) st.options = entry->options;
+  // A crashing worker must not take the pool down with it: its attempt is
+  // answered through the request's error branch. The engine stops pools
+  // with exit_reason::kill, which no exit handler can trap.
+  self->set_exit_handler([](caf::exit_msg&) {});
+  for (std::uint32_t i = 0; i < std::max<std::uint32_t>(1, st.options.concurrency); ++i)
+    start_worker(self);
+  return {
+    [=](run_job& cmd) -> caf::result<job_finished> {
+      auto rp = self->make_response_promise<job_finished>();
+      self->state.queue.push_back({std::move(cmd), rp});
+      pump(self);
+      return rp;
+    },
+    [=](respawn_atom) {
+      auto& s = self->state;
+      if (s.pending_respawns > 0) {
+        --s.pending_respawns;
+        start_worker(self);
+      }
+      if (s.pending_respawns == 0) s.paused = false;
+      pump(self);
+    },
+    [=](stats_atom) {
+      auto& s = self->state;
+      return caf::make_message(static_cast<std::uint64_t>(s.alive),
+                               static_cast<std::uint64_t>(s.queue.size()), s.restarts);
+    },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_agent_pool(caf::actor_system& sys, catalog_ptr catalog, std::string kind,
+                            admission_limits limits) {
+  return sys.spawn(pool_behavior, std::move(catalog), std::move(kind), limits);
+}
+
+} // namespace hypercore

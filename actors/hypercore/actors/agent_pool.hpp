@@ -1,0 +1,28 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+// agent_pool: one per kind; supervises `concurrency` workers (one-for-one).
+// Receives: run_job requests from partitions (each partition holds at most
+//   `concurrency` credits, so the pool's queue is bounded); answers each with
+//   the attempt's job_finished.
+// Persists: nothing; the partition journals the outcome.
+// Fails: a crashed worker is replaced and its attempt answered as a retryable
+//   agent_crashed failure; past the restart intensity (10 in 5 s) restarts
+//   pause with backoff and the pause is logged as an error. An attempt that
+//   runs past the kind's timeout is answered as agent_timeout, its worker is
+//   told to stop and replaced, and the late result is dropped.
+
+#include <caf/actor.hpp>
+#include <caf/fwd.hpp>
+
+#include "hypercore/actors/admission.hpp"
+#include "hypercore/actors/kind_catalog.hpp"
+#include "hypercore/core/messages.hpp"
+
+namespace hypercore {
+
+/// Replies to stats_atom: (workers alive, queued attempts, restarts so far).
+caf::actor spawn_agent_pool(caf::actor_system& sys, catalog_ptr catalog,
+                            std::string kind, admission_limits limits);
+
+} // namespace hypercore

@@ -1,0 +1,99 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "hypercore/actors/agent_worker.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/spawn_options.hpp>
+#include <spdlog/spdlog.h>
+
+#include "hypercore/core/clock.hpp"
+#include "hypercore/core/errc.hpp"
+
+namespace hypercore {
+
+namespace {
+
+job_finished failed(const job& j, std::string message, bool retryable) {
+  job_finished f;
+  f.id = j.id;
+  f.attempt = j.attempts;
+  f.ok = false;
+  f.error = std::move(message);
+  f.retryable = retryable;
+  return f;
+}
+
+// Runs the agent; every exception is a crash reported as an error value.
+caf::expected<job_finished> run_attempt(agent& a, const kind_catalog& catalog,
+                                        const admission_limits& limits, run_job& cmd,
+                                        std::shared_ptr<std::atomic<bool>> stop) {
+  const auto& j = cmd.j;
+  auto params = parse_params(j.params, limits);
+  if (!params) return failed(j, message_of(params.error()), false);
+  nlohmann::json session;
+  if (cmd.has_session) {
+    session = nlohmann::json::parse(cmd.session_data, nullptr, false);
+    if (session.is_discarded()) session = nlohmann::json::object();
+  }
+  auto before = cmd.has_session ? session.dump() : std::string{};
+  agent_context ctx{j, *spdlog::default_logger(), cmd.has_session ? &session : nullptr,
+                    std::move(stop)};
+  agent_result result;
+  try {
+    result = a.handle(ctx, *params);
+  } catch (const std::exception& e) {
+    return make_error(errc::agent_crashed, std::string{"agent threw: "} + e.what());
+  } catch (...) {
+    return make_error(errc::agent_crashed, "agent threw a non-standard exception");
+  }
+  if (!result.succeeded()) return failed(j, std::move(result.error), result.retryable);
+  job_finished f;
+  f.id = j.id;
+  f.attempt = j.attempts;
+  f.ok = true;
+  f.output = result.output->dump();
+  // Refuse bad follow-ups now, while the error can still name this job.
+  for (auto& spec : ctx.emitted()) {
+    auto admitted = admit(spec, catalog, limits, &j, now_ms());
+    if (!admitted)
+      return failed(j, "follow-up '" + spec.kind.substr(0, 64) + "' refused: "
+                         + message_of(admitted.error()),
+                    false);
+  }
+  f.followups = std::move(ctx.emitted());
+  if (cmd.has_session) {
+    auto after = session.dump();
+    if (after != before) {
+      f.session_changed = true;
+      f.session_data = std::move(after);
+    }
+  }
+  return f;
+}
+
+} // namespace
+
+caf::actor spawn_agent_worker(caf::actor_system& sys, catalog_ptr catalog,
+                              std::string kind, admission_limits limits,
+                              std::shared_ptr<std::atomic<bool>> stop) {
+  return sys.spawn<caf::detached>([catalog, kind, limits, stop](caf::event_based_actor* self)
+                                    -> caf::behavior {
+    const auto* entry = catalog->find(kind);
+    std::shared_ptr<agent> instance{entry != nullptr ? entry->factory() : nullptr};
+    return {
+      [=](run_job& cmd) -> caf::result<job_finished> {
+        if (!instance) return make_error(errc::unknown_kind, "no factory for " + kind);
+        auto out = run_attempt(*instance, *catalog, limits, cmd, stop);
+        if (!out) {
+          // A throwing agent may have left its instance in any state: end
+          // this worker; the supervisor starts a fresh one.
+          self->quit(out.error());
+          return out.error();
+        }
+        return std::move(*out);
+      },
+    };
+  });
+}
+
+} // namespace hypercore

@@ -1,0 +1,339 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "hypercore/actors/journal.hpp"
+
+#include <variant>
+#include <vector>
+
+#include <caf/actor_system.hpp>
+#include <caf/spawn_options.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+#include <spdlog/spdlog.h>
+
+#include "hypercore/core/clock.hpp"
+#include "hypercore/core/errc.hpp"
+#include "hypercore/core/routing.hpp"
+#include "hypercore/core/transition.hpp"
+#include "hypercore/persistence/job_tables.hpp"
+
+namespace hypercore {
+
+namespace {
+
+using persistence::job_tables;
+using persistence::lmdb_failure;
+
+using receipt_promise = caf::typed_response_promise<append_receipt>;
+using count_promise = caf::typed_response_promise<std::uint64_t>;
+
+struct queued_command {
+  std::variant<append_jobs, record_start, record_outcome, replay_dead, purge_jobs> cmd;
+  receipt_promise receipt;
+  count_promise count;
+};
+
+/// A command's effect, known once it was applied in the transaction.
+struct command_result {
+  caf::error err;
+  append_receipt receipt;
+  std::uint64_t count = 0;
+};
+
+std::uint64_t request_digest(const job& j) {
+  std::string text;
+  text.reserve(j.kind.size() + j.params.size() + j.partition_key.size() + 3);
+  text.append(j.kind).push_back('\0');
+  text.append(j.params).push_back('\0');
+  text.append(j.partition_key).push_back('\0');
+  text.append(j.session_id);
+  return stable_hash(text);
+}
+
+struct journal_state {
+  static inline const char* name = "hypercore.journal";
+
+  std::shared_ptr<persistence::lmdb_env> env;
+  journal_options opts;
+  std::vector<std::uint64_t> next_seq;
+  std::vector<queued_command> queue;
+  bool flush_scheduled = false;
+  std::uint64_t commits = 0;
+  std::uint64_t records = 0;
+
+  std::uint64_t assign_seq(job& j) {
+    j.seq = ++next_seq.at(j.partition);
+    return j.seq;
+  }
+
+  command_result apply(job_tables& t, append_jobs& cmd) {
+    command_result out;
+    auto now = now_ms();
+    // Validate the whole command first: all or nothing.
+    std::vector<std::optional<job_id>> duplicates(cmd.jobs.size());
+    for (std::size_t i = 0; i < cmd.jobs.size(); ++i) {
+      const auto& j = cmd.jobs[i];
+      if (j.partition >= opts.partitions) {
+        out.err = make_error(errc::invalid_request, "partition out of range");
+        return out;
+      }
+      if (j.idempotency_key.empty()) continue;
+      auto hit = t.get_idempotency(j.idempotency_key);
+      if (!hit || now - hit->created_at_ms > opts.idempotency_ttl_ms) continue;
+      if (hit->request_digest != request_digest(j)) {
+        out.err = make_error(errc::conflict, "idempotency key '" + j.idempotency_key
+                                               + "' was used for a different request");
+        return out;
+      }
+      duplicates[i] = hit->id;
+    }
+    for (std::size_t i = 0; i < cmd.jobs.size(); ++i) {
+      auto& j = cmd.jobs[i];
+      if (duplicates[i]) {
+        out.receipt.refs.push_back({*duplicates[i], j.partition, 0, true});
+        continue;
+      }
+      // A key repeated inside one batch: the first job wins.
+      if (!j.idempotency_key.empty()) {
+        auto hit = t.get_idempotency(j.idempotency_key);
+        if (hit && now - hit->created_at_ms <= opts.idempotency_ttl_ms) {
+          out.receipt.refs.push_back({hit->id, j.partition, 0, true});
+          continue;
+        }
+        t.put_idempotency(j.idempotency_key,
+                          persistence::idempotency_entry{j.id, request_digest(j), now});
+      }
+      assign_seq(j);
+      t.put_job(j);
+      t.index_active(j);
+      out.receipt.refs.push_back({j.id, j.partition, j.seq, false});
+    }
+    return out;
+  }
+
+  command_result apply(job_tables& t, record_start& cmd) {
+    command_result out;
+    auto j = t.get_job(cmd.id);
+    if (!j) return out;
+    if (auto err = apply_start(*j, cmd)) {
+      out.err = std::move(err);
+      return out;
+    }
+    t.put_job(*j);
+    return out;
+  }
+
+  command_result apply(job_tables& t, record_outcome& cmd) {
+    command_result out;
+    auto j = t.get_job(cmd.id);
+    if (!j) {
+      out.err = make_error(errc::not_found, "no job " + cmd.id.to_string());
+      return out;
+    }
+    if (auto err = apply_outcome(*j, cmd)) {
+      out.err = std::move(err);
+      return out;
+    }
+    if (is_terminal(j->status)) {
+      t.unindex_active(*j);
+      t.index_terminal(*j);
+    }
+    if (j->status == job_status::succeeded) {
+      t.put_result(j->id, cmd.output);
+      for (auto& f : cmd.followups) {
+        assign_seq(f);
+        t.put_job(f);
+        t.index_active(f);
+        j->followups.push_back(f.id);
+        out.receipt.refs.push_back({f.id, f.partition, f.seq, false});
+      }
+      if (cmd.session_changed && !j->session_id.empty()
+          && t.get_session(j->session_id))
+        t.put_session(j->session_id, cmd.session_data);
+    }
+    t.put_job(*j);
+    // The completed job itself comes first in the receipt.
+    out.receipt.refs.insert(out.receipt.refs.begin(), {j->id, j->partition, j->seq, false});
+    return out;
+  }
+
+  command_result apply(job_tables& t, replay_dead& cmd) {
+    command_result out;
+    auto now = now_ms();
+    for (const auto& id : cmd.ids) {
+      auto j = t.get_job(id);
+      if (!j || j->status != job_status::dead) continue;
+      t.unindex_terminal(*j);
+      if (apply_replay(*j, now)) continue;
+      // A replayed job queues behind the jobs already waiting on its key.
+      assign_seq(*j);
+      t.index_active(*j);
+      t.put_job(*j);
+      out.receipt.refs.push_back({j->id, j->partition, j->seq, false});
+    }
+    return out;
+  }
+
+  command_result apply(job_tables& t, purge_jobs& cmd) {
+    command_result out;
+    for (const auto& id : cmd.ids) {
+      auto j = t.get_job(id);
+      if (!j || !is_terminal(j->status) || j->finished_at_ms >= cmd.finished_before_ms)
+        continue;
+      t.unindex_terminal(*j);
+      t.del_result(id);
+      if (!j->idempotency_key.empty()) {
+        auto hit = t.get_idempotency(j->idempotency_key);
+        if (hit && hit->id == id) t.del_idempotency(j->idempotency_key);
+      }
+      t.del_job(id);
+      ++out.count;
+    }
+    return out;
+  }
+
+  // Writes `batch` in one transaction. Throws lmdb_failure; the caller
+  // decides between growing the map and failing the batch.
+  std::vector<command_result> write_batch(std::vector<queued_command>& batch) {
+    MDB_txn* txn = nullptr;
+    if (int rc = mdb_txn_begin(env->raw(), nullptr, 0, &txn); rc != 0)
+      throw lmdb_failure(rc, "mdb_txn_begin");
+    std::vector<command_result> results;
+    results.reserve(batch.size());
+    try {
+      job_tables t{*env, txn};
+      for (auto& q : batch) {
+        // Apply to a copy: a retried batch must start from the original commands.
+        results.push_back(std::visit([&](auto& cmd) {
+          auto copy = cmd;
+          return apply(t, copy);
+        }, q.cmd));
+      }
+    } catch (...) {
+      mdb_txn_abort(txn);
+      throw;
+    }
+    if (int rc = mdb_txn_commit(txn); rc != 0) throw lmdb_failure(rc, "mdb_txn_commit");
+    return results;
+  }
+
+  void flush() {
+    flush_scheduled = false;
+    if (queue.empty()) return;
+    std::vector<queued_command> batch;
+    if (queue.size() <= opts.max_batch) {
+      batch.swap(queue);
+    } else {
+      auto cut = queue.begin() + static_cast<std::ptrdiff_t>(opts.max_batch);
+      batch.assign(std::make_move_iterator(queue.begin()), std::make_move_iterator(cut));
+      queue.erase(queue.begin(), cut);
+    }
+    auto saved_seq = next_seq;
+    std::vector<command_result> results;
+    caf::error failure;
+    for (int tries = 0;; ++tries) {
+      try {
+        results = write_batch(batch);
+        break;
+      } catch (const lmdb_failure& e) {
+        next_seq = saved_seq;
+        if (e.rc == MDB_MAP_FULL && tries < 16) {
+          try {
+            env->grow_map();
+            continue;
+          } catch (const lmdb_failure& grow) {
+            failure = make_error(errc::storage_failure, grow.what());
+            break;
+          }
+        }
+        spdlog::error("journal: batch of {} commands failed: {}", batch.size(), e.what());
+        failure = make_error(errc::storage_failure, e.what());
+        break;
+      }
+    }
+    ++commits;
+    records += batch.size();
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      auto& q = batch[i];
+      const auto& err = failure ? failure : results[i].err;
+      if (q.receipt.pending()) {
+        if (err) q.receipt.deliver(err);
+        else q.receipt.deliver(std::move(results[i].receipt));
+      }
+      if (q.count.pending()) {
+        if (err) q.count.deliver(err);
+        else q.count.deliver(results[i].count);
+      }
+    }
+  }
+};
+
+using journal_pointer = journal_actor::stateful_pointer<journal_state>;
+
+void schedule_flush(journal_pointer self) {
+  if (!self->state.flush_scheduled) {
+    self->state.flush_scheduled = true;
+    // Lands behind everything already in the mailbox: that is the group.
+    self->send(self, flush_atom::value);
+  }
+}
+
+template <class Command>
+receipt_promise enqueue_with_receipt(journal_pointer self, Command&& cmd) {
+  auto rp = self->make_response_promise<append_receipt>();
+  self->state.queue.push_back({std::forward<Command>(cmd), rp, {}});
+  schedule_flush(self);
+  return rp;
+}
+
+journal_actor::behavior_type journal_behavior(journal_pointer self,
+                                              std::shared_ptr<persistence::lmdb_env> env,
+                                              journal_options opts) {
+  auto& st = self->state;
+  st.env = std::move(env);
+  st.opts = opts;
+  st.next_seq.assign(opts.partitions, 0);
+  {
+    persistence::read_txn txn{*st.env};
+    job_tables t{*st.env, txn.get()};
+    for (std::uint16_t p = 0; p < opts.partitions; ++p)
+      st.next_seq[p] = t.max_pending_seq(p);
+  }
+  return {
+    [=](append_jobs& cmd) -> caf::result<append_receipt> {
+      return enqueue_with_receipt(self, std::move(cmd));
+    },
+    [=](record_start& cmd) {
+      self->state.queue.push_back({std::move(cmd), {}, {}});
+      schedule_flush(self);
+    },
+    [=](record_outcome& cmd) -> caf::result<append_receipt> {
+      return enqueue_with_receipt(self, std::move(cmd));
+    },
+    [=](replay_dead& cmd) -> caf::result<append_receipt> {
+      return enqueue_with_receipt(self, std::move(cmd));
+    },
+    [=](purge_jobs& cmd) -> caf::result<std::uint64_t> {
+      auto rp = self->make_response_promise<std::uint64_t>();
+      self->state.queue.push_back({std::move(cmd), {}, rp});
+      schedule_flush(self);
+      return rp;
+    },
+    [=](stats_atom) -> caf::result<std::uint64_t, std::uint64_t> {
+      return {self->state.commits, self->state.records};
+    },
+    [=](flush_atom) {
+      self->state.flush();
+      if (!self->state.queue.empty()) schedule_flush(self);
+    },
+  };
+}
+
+} // namespace
+
+journal_actor spawn_journal(caf::actor_system& sys,
+                            std::shared_ptr<persistence::lmdb_env> env,
+                            journal_options opts) {
+  return sys.spawn<caf::detached>(journal_behavior, std::move(env), opts);
+}
+
+} // namespace hypercore

@@ -1,0 +1,374 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "hypercore/actors/partition.hpp"
+
+#include <random>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/stateful_actor.hpp>
+#include <spdlog/spdlog.h>
+
+#include "hypercore/actors/partition_queue.hpp"
+#include "hypercore/core/clock.hpp"
+#include "hypercore/core/errc.hpp"
+#include "hypercore/core/routing.hpp"
+#include "hypercore/persistence/job_tables.hpp"
+
+namespace hypercore {
+
+namespace {
+
+using persistence::job_tables;
+using persistence::read_txn;
+
+struct partition_state {
+  static inline const char* name = "hypercore.partition";
+
+  partition_links links;
+  partition_options opts;
+  partition_queue queue{1024};
+  std::vector<caf::actor> peers;
+  /// Highest seq of this partition that the pager has looked at.
+  std::uint64_t cursor = 0;
+  /// True when the last page-in stopped for lack of room.
+  bool backlog = true;
+  bool draining = false;
+  std::unordered_map<std::string, std::uint32_t> in_flight;
+  std::unordered_set<job_id, job_id_hash> cancel_requested;
+  std::unordered_set<job_id, job_id_hash> cancelling;
+  std::unordered_map<job_id, std::vector<caf::typed_response_promise<job>>, job_id_hash> waiters;
+  std::optional<std::int64_t> timer_at;
+  std::mt19937_64 rng{std::random_device{}()};
+};
+
+using partition_actor = caf::stateful_actor<partition_state>;
+
+void dispatch(partition_actor* self);
+
+// Loads the job that became a key's head after `after_seq` left.
+void load_next_of_key(partition_actor* self, const job& left) {
+  auto& st = self->state;
+  if (left.partition_key.empty()) return;
+  try {
+    read_txn txn{*st.links.env};
+    job_tables t{*st.links.env, txn.get()};
+    auto next = t.next_of_key(st.opts.index, stable_hash(left.partition_key), left.seq);
+    if (!next || st.queue.contains(*next)) return;
+    auto j = t.get_job(*next);
+    if (j && !is_terminal(j->status)) st.queue.add(std::move(*j), now_ms());
+  } catch (const std::exception& e) {
+    spdlog::error("partition {}: reading key chain failed: {}", st.opts.index, e.what());
+  }
+}
+
+// Pages pending jobs in, in seq order, while there is room.
+void page_in(partition_actor* self) {
+  auto& st = self->state;
+  try {
+    read_txn txn{*st.links.env};
+    job_tables t{*st.links.env, txn.get()};
+    auto now = now_ms();
+    bool stopped_full = false;
+    t.scan_pending(st.opts.index, st.cursor, [&](std::uint64_t seq, const job_id& id) {
+      if (!st.queue.has_room()) {
+        stopped_full = true;
+        return false;
+      }
+      st.cursor = seq;
+      if (st.queue.contains(id) || st.cancelling.count(id) != 0) return true;
+      auto j = t.get_job(id);
+      if (!j || is_terminal(j->status)) return true;
+      // Not the head of its key: the key's chain brings it in later.
+      if (!j->partition_key.empty() && st.queue.key_busy(j->partition_key)) return true;
+      st.queue.add(std::move(*j), now);
+      return true;
+    });
+    st.backlog = stopped_full;
+  } catch (const std::exception& e) {
+    spdlog::error("partition {}: paging in failed: {}", st.opts.index, e.what());
+  }
+}
+
+void arm_timer(partition_actor* self, std::int64_t run_at) {
+  auto& st = self->state;
+  if (st.timer_at && *st.timer_at <= run_at) return;
+  st.timer_at = run_at;
+  auto delay = std::max<std::int64_t>(0, run_at - now_ms());
+  self->delayed_send(self, std::chrono::milliseconds(delay), tick_atom::value);
+}
+
+void deliver_waiters(partition_actor* self, const job_id& id) {
+  auto& st = self->state;
+  auto it = st.waiters.find(id);
+  if (it == st.waiters.end()) return;
+  auto promises = std::move(it->second);
+  st.waiters.erase(it);
+  try {
+    read_txn txn{*st.links.env};
+    job_tables t{*st.links.env, txn.get()};
+    auto j = t.get_job(id);
+    for (auto& rp : promises) {
+      if (j) rp.deliver(*j);
+      else rp.deliver(make_error(errc::not_found, "job " + id.to_string() + " is gone"));
+    }
+  } catch (const std::exception& e) {
+    for (auto& rp : promises) rp.deliver(make_error(errc::storage_failure, e.what()));
+  }
+}
+
+// The journal confirmed a terminal write: release the job and its key.
+void on_terminal(partition_actor* self, const job_id& id) {
+  auto& st = self->state;
+  st.cancel_requested.erase(id);
+  auto left = st.queue.remove(id);
+  if (left) load_next_of_key(self, *left);
+  deliver_waiters(self, id);
+  if (st.backlog) page_in(self);
+}
+
+void notify_followups(partition_actor* self, const append_receipt& receipt) {
+  auto& st = self->state;
+  // refs[0] is the completed job itself.
+  for (std::size_t i = 1; i < receipt.refs.size(); ++i) {
+    const auto& ref = receipt.refs[i];
+    if (ref.partition < st.peers.size())
+      self->send(st.peers[ref.partition], work_atom::value, ref.seq);
+  }
+}
+
+void write_outcome(partition_actor* self, record_outcome cmd) {
+  auto& st = self->state;
+  auto id = cmd.id;
+  auto next = cmd.next;
+  auto run_at = cmd.run_at_ms;
+  st.queue.mark_completing(id);
+  self->request(st.links.journal, caf::infinite, std::move(cmd))
+    .then(
+      [=](append_receipt& receipt) {
+        if (next == job_status::retrying) {
+          self->state.queue.schedule(id, run_at, now_ms());
+          arm_timer(self, run_at);
+        } else {
+          notify_followups(self, receipt);
+          on_terminal(self, id);
+        }
+        dispatch(self);
+      },
+      [=](caf::error& err) {
+        if (code_of(err) == errc::invalid_transition || code_of(err) == errc::not_found) {
+          // The store says the job is already terminal (cancelled meanwhile):
+          // the store wins.
+          on_terminal(self, id);
+        } else {
+          spdlog::error("partition {}: writing outcome of {} failed: {}",
+                        self->state.opts.index, id.to_string(), message_of(err));
+          self->state.queue.requeue(id);
+        }
+        dispatch(self);
+      });
+}
+
+void on_finished(partition_actor* self, job_finished& f) {
+  auto& st = self->state;
+  auto* j = st.queue.find(f.id);
+  if (j == nullptr || j->attempts != f.attempt
+      || st.queue.state_of(f.id) != partition_queue::slot_state::running)
+    return; // a late result of an attempt that no longer counts
+  auto now = now_ms();
+  record_outcome cmd;
+  cmd.id = f.id;
+  cmd.attempt = f.attempt;
+  cmd.at_ms = now;
+  if (st.cancel_requested.count(f.id) != 0) {
+    cmd.next = job_status::cancelled;
+  } else if (f.ok) {
+    cmd.next = job_status::succeeded;
+    cmd.output = std::move(f.output);
+    for (auto& spec : f.followups) {
+      auto admitted = admit(spec, *st.links.catalog, st.opts.limits, j, now);
+      if (!admitted) {
+        // The worker checked these already; a catalog change is the only way here.
+        cmd.next = job_status::dead;
+        cmd.output.clear();
+        cmd.followups.clear();
+        cmd.error = {f.attempt, now, message_of(admitted.error()), false};
+        break;
+      }
+      cmd.followups.push_back(std::move(*admitted));
+    }
+    cmd.session_changed = f.session_changed;
+    cmd.session_data = std::move(f.session_data);
+  } else {
+    const auto* entry = st.links.catalog->find(j->kind);
+    retry_policy policy = entry != nullptr ? entry->options.retry : retry_policy{};
+    std::uniform_real_distribution<double> unit{0.0, 1.0};
+    auto decision = decide_retry(policy, f.attempt, j->max_attempts, f.retryable, unit(st.rng));
+    cmd.error = {f.attempt, now, std::move(f.error), f.retryable};
+    if (decision.retry) {
+      cmd.next = job_status::retrying;
+      cmd.run_at_ms = now + static_cast<std::int64_t>(decision.delay_ms);
+    } else {
+      cmd.next = job_status::dead;
+    }
+  }
+  write_outcome(self, std::move(cmd));
+}
+
+void start_attempt(partition_actor* self, job& j) {
+  auto& st = self->state;
+  ++j.attempts;
+  j.status = job_status::running;
+  auto now = now_ms();
+  self->send(st.links.journal, record_start{j.id, j.attempts, now});
+  run_job cmd;
+  cmd.j = j;
+  if (!j.session_id.empty()) {
+    try {
+      read_txn txn{*st.links.env};
+      job_tables t{*st.links.env, txn.get()};
+      if (auto data = t.get_session(j.session_id)) {
+        cmd.has_session = true;
+        cmd.session_data = std::move(*data);
+      }
+    } catch (const std::exception& e) {
+      spdlog::warn("partition {}: reading session failed: {}", st.opts.index, e.what());
+    }
+  }
+  auto kind = j.kind;
+  ++st.in_flight[kind];
+  auto id = j.id;
+  auto attempt = j.attempts;
+  self->request(st.links.pools.at(kind), caf::infinite, std::move(cmd))
+    .then(
+      [=](job_finished& f) {
+        --self->state.in_flight[kind];
+        on_finished(self, f);
+        dispatch(self);
+      },
+      [=](caf::error& err) {
+        // The pool itself is gone (shutdown): the attempt simply did not end.
+        --self->state.in_flight[kind];
+        job_finished f;
+        f.id = id;
+        f.attempt = attempt;
+        f.error = "agent pool unavailable: " + message_of(err);
+        f.retryable = true;
+        if (!self->state.draining) on_finished(self, f);
+      });
+}
+
+void dispatch(partition_actor* self) {
+  auto& st = self->state;
+  if (st.draining) return;
+  auto now = now_ms();
+  if (auto next = st.queue.promote_due(now)) arm_timer(self, *next);
+  auto has_credit = [&](const std::string& kind) {
+    auto pool = st.links.pools.find(kind);
+    if (pool == st.links.pools.end()) return false; // waits for its agent
+    const auto* entry = st.links.catalog->find(kind);
+    auto limit = entry != nullptr ? std::max<std::uint32_t>(1, entry->options.concurrency) : 1;
+    return st.in_flight[kind] < limit;
+  };
+  while (auto* j = st.queue.take_next(has_credit)) start_attempt(self, *j);
+}
+
+caf::result<job_status> cancel(partition_actor* self, const job_id& id) {
+  auto& st = self->state;
+  auto state = st.queue.state_of(id);
+  if (state == partition_queue::slot_state::running
+      || state == partition_queue::slot_state::completing) {
+    // Cancel wins: whatever the agent returns, the job ends cancelled.
+    st.cancel_requested.insert(id);
+    return job_status::running;
+  }
+  auto rp = self->make_response_promise<job_status>();
+  st.cancelling.insert(id);
+  record_outcome cmd;
+  cmd.id = id;
+  cmd.next = job_status::cancelled;
+  cmd.at_ms = now_ms();
+  self->request(st.links.journal, caf::infinite, std::move(cmd))
+    .then(
+      [=](append_receipt&) mutable {
+        self->state.cancelling.erase(id);
+        on_terminal(self, id);
+        rp.deliver(job_status::cancelled);
+        dispatch(self);
+      },
+      [=](caf::error& err) mutable {
+        self->state.cancelling.erase(id);
+        rp.deliver(err);
+      });
+  return rp;
+}
+
+caf::result<job> wait_for(partition_actor* self, const job_id& id) {
+  auto& st = self->state;
+  try {
+    read_txn txn{*st.links.env};
+    job_tables t{*st.links.env, txn.get()};
+    auto j = t.get_job(id);
+    if (!j) return make_error(errc::not_found, "no job " + id.to_string());
+    if (is_terminal(j->status)) return std::move(*j);
+  } catch (const std::exception& e) {
+    return make_error(errc::storage_failure, e.what());
+  }
+  auto rp = self->make_response_promise<job>();
+  st.waiters[id].push_back(rp);
+  return rp;
+}
+
+caf::behavior partition_behavior(partition_actor* self, partition_links links,
+                                 partition_options opts) {
+  auto& st = self->state;
+  st.links = std::move(links);
+  st.opts = opts;
+  st.queue = partition_queue{opts.window};
+  // Recovery is the ordinary pager starting at seq 0: no full load.
+  self->send(self, work_atom::value, std::uint64_t{1});
+  return {
+    [=](work_atom, std::uint64_t seq) {
+      auto& s = self->state;
+      if (seq > s.cursor || s.backlog) {
+        if (s.queue.has_room()) page_in(self);
+        else s.backlog = true;
+      }
+      dispatch(self);
+    },
+    [=](tick_atom) {
+      self->state.timer_at.reset();
+      dispatch(self);
+    },
+    [=](cancel_atom, const job_id& id) { return cancel(self, id); },
+    [=](wait_atom, const job_id& id) { return wait_for(self, id); },
+    [=](drain_atom) {
+      self->state.draining = true;
+      return static_cast<std::uint64_t>(self->state.queue.running_count());
+    },
+    [=](peers_atom, std::vector<caf::actor>& peers) { self->state.peers = std::move(peers); },
+    [=](stats_atom) {
+      auto& s = self->state;
+      partition_stats out;
+      out.partition = s.opts.index;
+      out.resident = s.queue.size();
+      out.running = s.queue.running_count();
+      out.ready = s.queue.ready_count();
+      out.delayed = s.queue.delayed_count();
+      out.keys = s.queue.key_count();
+      out.backlog = s.backlog;
+      return out;
+    },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_partition(caf::actor_system& sys, partition_links links,
+                           partition_options opts) {
+  return sys.spawn(partition_behavior, std::move(links), opts);
+}
+
+} // namespace hypercore

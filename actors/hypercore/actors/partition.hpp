@@ -1,0 +1,56 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+// partition: owns the jobs whose partition index it is, and their order.
+// Receives: work_atom (new jobs were journaled here), job outcomes from the
+//   agent pools, cancel_atom, wait_atom, drain_atom and stats_atom.
+// Persists: nothing itself; every transition goes to the journal, and a job
+//   leaves memory only after the journal confirmed its terminal write.
+// Fails: it holds no state the store lacks. After a crash, a new partition
+//   pages its pending jobs in again; jobs that were running are simply ready.
+//
+// Memory is bounded: at most `window` jobs live here; the rest wait in the
+// store's pending index and are paged in, in submit order, as room frees up.
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+
+#include <caf/actor.hpp>
+#include <caf/fwd.hpp>
+
+#include "hypercore/actors/admission.hpp"
+#include "hypercore/actors/journal.hpp"
+#include "hypercore/actors/kind_catalog.hpp"
+#include "hypercore/persistence/lmdb_env.hpp"
+
+namespace hypercore {
+
+struct partition_options {
+  std::uint16_t index = 0;
+  /// Jobs held in memory at most (see partition_queue).
+  std::size_t window = 1024;
+  admission_limits limits;
+};
+
+/// Wiring a partition needs; peers arrive after spawn with peers_atom
+/// (a std::vector<caf::actor> of every partition, this one included).
+struct partition_links {
+  journal_actor journal;
+  std::map<std::string, caf::actor> pools;
+  std::shared_ptr<persistence::lmdb_env> env;
+  catalog_ptr catalog;
+};
+
+/// Handlers:
+///  (work_atom, uint64 seq)            -> page in jobs up to at least seq
+///  (cancel_atom, job_id)              -> job_status (running: cancelled when the agent returns)
+///  (wait_atom, job_id)                -> job, once it is terminal
+///  (drain_atom)                       -> uint64 running attempts; no new attempts start
+///  (stats_atom)                       -> partition_stats
+///  (peers_atom, std::vector<actor>)   -> ()
+caf::actor spawn_partition(caf::actor_system& sys, partition_links links,
+                           partition_options opts);
+
+} // namespace hypercore
