@@ -37,6 +37,8 @@ struct pool_state {
   admission_limits limits;
   agent_options options;
   std::deque<worker_slot> idle;
+  /// Stop flags of every worker started, to end attempts at shutdown.
+  std::vector<std::weak_ptr<std::atomic<bool>>> stops;
   std::deque<queued_attempt> queue;
   std::size_t alive = 0;
   std::size_t pending_respawns = 0;
@@ -65,6 +67,7 @@ void start_worker(pool_actor* self) {
   // The worker dies with the pool: no orphan threads after shutdown.
   self->link_to(w);
   ++st.alive;
+  st.stops.push_back(stop);
   st.idle.push_back({w, stop});
 }
 
@@ -157,6 +160,12 @@ caf::behavior pool_behavior(pool_actor* self, catalog_ptr catalog, std::string k
       }
       if (s.pending_respawns == 0) s.paused = false;
       pump(self);
+    },
+    [=](drain_atom) {
+      // Shutdown: ask every running attempt to end; cooperative agents return.
+      for (auto& weak : self->state.stops)
+        if (auto flag = weak.lock()) flag->store(true);
+      self->state.queue.clear();
     },
     [=](stats_atom) {
       auto& s = self->state;

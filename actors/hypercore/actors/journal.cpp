@@ -14,6 +14,7 @@
 #include "hypercore/core/errc.hpp"
 #include "hypercore/core/routing.hpp"
 #include "hypercore/core/transition.hpp"
+#include "hypercore/persistence/codec.hpp"
 #include "hypercore/persistence/job_tables.hpp"
 
 namespace hypercore {
@@ -27,7 +28,8 @@ using receipt_promise = caf::typed_response_promise<append_receipt>;
 using count_promise = caf::typed_response_promise<std::uint64_t>;
 
 struct queued_command {
-  std::variant<append_jobs, record_start, record_outcome, replay_dead, purge_jobs> cmd;
+  std::variant<append_jobs, record_start, record_outcome, replay_dead, purge_jobs, put_session>
+    cmd;
   receipt_promise receipt;
   count_promise count;
 };
@@ -146,9 +148,13 @@ struct journal_state {
         j->followups.push_back(f.id);
         out.receipt.refs.push_back({f.id, f.partition, f.seq, false});
       }
-      if (cmd.session_changed && !j->session_id.empty()
-          && t.get_session(j->session_id))
-        t.put_session(j->session_id, cmd.session_data);
+      if (cmd.session_changed && !j->session_id.empty()) {
+        // Keep the session's expiry; a session that expired meanwhile stays gone.
+        auto old = t.get_session(j->session_id);
+        if (old && old->size() >= 8
+            && static_cast<std::int64_t>(persistence::get_be64(old->data())) > cmd.at_ms)
+          t.put_session(j->session_id, old->substr(0, 8) + cmd.session_data);
+      }
     }
     t.put_job(*j);
     // The completed job itself comes first in the receipt.
@@ -188,6 +194,16 @@ struct journal_state {
       t.del_job(id);
       ++out.count;
     }
+    return out;
+  }
+
+  command_result apply(job_tables& t, put_session& cmd) {
+    command_result out;
+    std::string record;
+    persistence::put_be64(record, static_cast<std::uint64_t>(cmd.expires_at_ms));
+    record += cmd.data;
+    t.put_session(cmd.id, record);
+    out.count = 1;
     return out;
   }
 
@@ -318,7 +334,14 @@ journal_actor::behavior_type journal_behavior(journal_pointer self,
       schedule_flush(self);
       return rp;
     },
+    [=](put_session& cmd) -> caf::result<std::uint64_t> {
+      auto rp = self->make_response_promise<std::uint64_t>();
+      self->state.queue.push_back({std::move(cmd), {}, rp});
+      schedule_flush(self);
+      return rp;
+    },
     [=](stats_atom) -> caf::result<std::uint64_t, std::uint64_t> {
+      while (!self->state.queue.empty()) self->state.flush();
       return {self->state.commits, self->state.records};
     },
     [=](flush_atom) {

@@ -15,6 +15,7 @@
 #include "hypercore/core/clock.hpp"
 #include "hypercore/core/errc.hpp"
 #include "hypercore/core/routing.hpp"
+#include "hypercore/persistence/codec.hpp"
 #include "hypercore/persistence/job_tables.hpp"
 
 namespace hypercore {
@@ -229,9 +230,11 @@ void start_attempt(partition_actor* self, job& j) {
     try {
       read_txn txn{*st.links.env};
       job_tables t{*st.links.env, txn.get()};
-      if (auto data = t.get_session(j.session_id)) {
+      auto record = t.get_session(j.session_id);
+      if (record && record->size() >= 8
+          && static_cast<std::int64_t>(persistence::get_be64(record->data())) > now) {
         cmd.has_session = true;
-        cmd.session_data = std::move(*data);
+        cmd.session_data = record->substr(8);
       }
     } catch (const std::exception& e) {
       spdlog::warn("partition {}: reading session failed: {}", st.opts.index, e.what());

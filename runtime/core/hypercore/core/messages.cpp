@@ -22,6 +22,7 @@ void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<record_outcome>("hypercore::record_outcome");
   cfg.add_message_type<replay_dead>("hypercore::replay_dead");
   cfg.add_message_type<purge_jobs>("hypercore::purge_jobs");
+  cfg.add_message_type<put_session>("hypercore::put_session");
   cfg.add_message_type<run_job>("hypercore::run_job");
   cfg.add_message_type<job_finished>("hypercore::job_finished");
   cfg.add_message_type<partition_stats>("hypercore::partition_stats");

@@ -123,6 +123,19 @@ typename Inspector::result_type inspect(Inspector& f, purge_jobs& x) {
   return f(caf::meta::type_name("purge_jobs"), x.ids, x.finished_before_ms);
 }
 
+/// Command to the journal: create or replace a session. A session record is
+/// 8 bytes of big-endian expiry (ms since epoch) followed by its JSON data.
+struct put_session {
+  std::string id;
+  std::string data;
+  std::int64_t expires_at_ms = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, put_session& x) {
+  return f(caf::meta::type_name("put_session"), x.id, x.data, x.expires_at_ms);
+}
+
 /// Command to an agent pool: run one attempt of a job.
 struct run_job {
   job j;

@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "hypercore/actors/janitor.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
+#include <spdlog/spdlog.h>
+
+#include "hypercore/core/clock.hpp"
+#include "hypercore/core/errc.hpp"
+#include "hypercore/persistence/job_tables.hpp"
+
+namespace hypercore {
+
+namespace {
+
+// Collects up to opts.batch ids of jobs whose retention ran out.
+std::vector<job_id> expired_ids(persistence::lmdb_env& env, std::int64_t cutoff,
+                                std::size_t batch) {
+  std::vector<job_id> ids;
+  persistence::read_txn txn{env};
+  persistence::job_tables t{env, txn.get()};
+  t.scan_expired(cutoff, [&](const job_id& id) {
+    ids.push_back(id);
+    return ids.size() < batch;
+  });
+  return ids;
+}
+
+} // namespace
+
+caf::actor spawn_janitor(caf::actor_system& sys, journal_actor journal,
+                         std::shared_ptr<persistence::lmdb_env> env, janitor_options opts) {
+  return sys.spawn([=](caf::event_based_actor* self) -> caf::behavior {
+    self->delayed_send(self, opts.interval, tick_atom::value);
+    return {
+      [=](sweep_atom) -> caf::result<std::uint64_t> {
+        auto cutoff = now_ms() - opts.retention.count();
+        std::vector<job_id> ids;
+        try {
+          ids = expired_ids(*env, cutoff, opts.batch);
+        } catch (const std::exception& e) {
+          return make_error(errc::storage_failure, e.what());
+        }
+        if (ids.empty()) return std::uint64_t{0};
+        auto rp = self->make_response_promise<std::uint64_t>();
+        self->request(journal, caf::infinite, purge_jobs{std::move(ids), cutoff})
+          .then([=](std::uint64_t n) mutable { rp.deliver(n); },
+                [=](caf::error& err) mutable { rp.deliver(err); });
+        return rp;
+      },
+      [=](tick_atom) {
+        self->request(caf::actor_cast<caf::actor>(self), caf::infinite, sweep_atom::value)
+          .then(
+            [=](std::uint64_t n) {
+              if (n > 0) spdlog::info("janitor: removed {} expired jobs", n);
+              // A full batch means more are waiting: go again soon.
+              auto next = n >= opts.batch ? std::chrono::milliseconds(10) : opts.interval;
+              self->delayed_send(self, next, tick_atom::value);
+            },
+            [=](caf::error& err) {
+              spdlog::warn("janitor: sweep failed: {}", message_of(err));
+              self->delayed_send(self, opts.interval, tick_atom::value);
+            });
+      },
+    };
+  });
+}
+
+} // namespace hypercore

@@ -1,0 +1,117 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+// engine: the facade for embedding Hypercore in a C++ program. It owns the
+// actor system, the LMDB environment and every actor (journal, partitions,
+// agent pools, janitor). Thread-safe: any thread may submit, get or cancel.
+// Errors come back as values (caf::expected / caf::error) with errc codes.
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <caf/error.hpp>
+#include <caf/expected.hpp>
+
+#include "hypercore/core/agent.hpp"
+#include "hypercore/core/job.hpp"
+#include "hypercore/engine_config.hpp"
+
+namespace hypercore {
+
+/// A job with its output, as get() and wait() return it.
+struct job_view {
+  job record;
+  /// Output JSON text when the job succeeded.
+  std::optional<std::string> output;
+};
+
+/// What the engine holds in memory and has written, for tests and metrics.
+struct engine_stats {
+  std::uint64_t resident = 0;
+  std::uint64_t running = 0;
+  std::uint64_t commits = 0;
+  std::uint64_t records = 0;
+  std::uint64_t restarts = 0;
+};
+
+/// Criteria for listing or replaying dead letters; unset fields match all.
+struct dead_filter {
+  std::string kind;
+  /// Only jobs that died at least this long ago.
+  std::chrono::milliseconds older_than{0};
+  std::size_t limit = 100;
+};
+
+class engine {
+public:
+  explicit engine(engine_config cfg);
+  ~engine();
+  engine(const engine&) = delete;
+  engine& operator=(const engine&) = delete;
+
+  /// Registers an agent kind; only before start(). The factory is called once
+  /// per worker and again for every restart after a crash.
+  caf::error register_agent(agent_factory factory);
+
+  /// Opens the store and starts every actor. Pending work resumes at once
+  /// (paged in lazily). Errors: foreign_data_dir, newer_format,
+  /// invalid_config, storage_failure, not_running (started twice).
+  caf::error start();
+
+  /// Validates, journals and acknowledges one job: returns only after the
+  /// job is durable. Errors: unknown_kind, invalid_params, payload_too_large,
+  /// conflict (idempotency key reused), shutting_down, storage_failure.
+  caf::expected<job_id> submit(const job_spec& spec);
+
+  /// All or nothing: every spec valid and journaled in one commit, or none.
+  caf::expected<std::vector<job_id>> submit_batch(const std::vector<job_spec>& specs);
+
+  /// Submits and waits until the job is terminal or the timeout passes
+  /// (errc::timeout; the job goes on).
+  caf::expected<job_view> submit_and_wait(const job_spec& spec,
+                                          std::chrono::milliseconds timeout);
+
+  /// Waits for a submitted job to become terminal.
+  caf::expected<job_view> wait(const job_id& id, std::chrono::milliseconds timeout);
+
+  /// The job as stored now. Errors: not_found.
+  caf::expected<job_view> get(const job_id& id);
+  caf::expected<job_view> get(const std::string& id_text);
+
+  /// Cancels a pending or retrying job at once; a running one ends cancelled
+  /// when its agent returns (returns job_status::running then). Cancel wins
+  /// over any retry. Errors: not_found, invalid_transition (already terminal).
+  caf::expected<job_status> cancel(const job_id& id);
+
+  /// Dead letters matching the filter, oldest first.
+  caf::expected<std::vector<job>> dead_letters(const dead_filter& filter);
+  /// Replays dead jobs: same id and history, fresh attempt count.
+  caf::expected<std::vector<job_id>> replay(const std::vector<job_id>& ids);
+  caf::expected<std::vector<job_id>> replay(const dead_filter& filter);
+
+  /// Creates a session whose data agents read and write through their context.
+  caf::expected<std::string> create_session(const nlohmann::json& data,
+                                            std::chrono::seconds ttl);
+  /// A live session's data; nullopt when unknown or expired.
+  std::optional<nlohmann::json> session_data(const std::string& id);
+
+  /// Removes terminal jobs finished before now - retention; returns how many.
+  caf::expected<std::uint64_t> purge_expired();
+
+  engine_stats stats();
+  const engine_config& config() const;
+
+  /// Stops intake, lets running attempts finish until the deadline, and
+  /// leaves everything else pending in the store for the next start.
+  void shutdown(std::chrono::milliseconds deadline = std::chrono::seconds(10));
+
+private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace hypercore

@@ -1,0 +1,32 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+namespace hypercore {
+
+/// Everything an engine can be told at start. Defaults are the documented
+/// ones (README, docs/ARCHITECTURE.md).
+struct engine_config {
+  std::string data_dir = "./data";
+  std::uint16_t partitions = 8;
+  /// Jobs each partition holds in memory; the rest wait in LMDB.
+  std::size_t partition_window = 1024;
+  /// fsync every commit. Off only for benchmarks: a crash may lose acks.
+  bool sync = true;
+  std::size_t initial_map_bytes = std::size_t{256} << 20;
+  std::size_t max_params_bytes = 1 << 20;
+  std::size_t max_json_depth = 64;
+  std::size_t max_batch_jobs = 10'000;
+  std::uint32_t max_chain_depth = 32;
+  /// Terminal jobs and results are removed this long after they finished.
+  std::chrono::milliseconds retention = std::chrono::hours(24 * 7);
+  std::chrono::milliseconds janitor_interval = std::chrono::minutes(1);
+  std::size_t janitor_batch = 1000;
+  /// Scheduler threads for CAF; 0 means one per core.
+  std::size_t scheduler_threads = 0;
+};
+
+} // namespace hypercore
