@@ -121,7 +121,7 @@ caf::expected<std::shared_ptr<lmdb_env>> lmdb_env::open(const env_options& opts)
       return make_error(errc::foreign_data_dir, opts.dir + " has no Hypercore meta record");
     }
     std::string version = std::to_string(store_format_version);
-    std::string parts = std::to_string(opts.partitions);
+    std::string parts = std::to_string(opts.partitions == 0 ? 8 : opts.partitions);
     if (put_meta("magic", magic) || put_meta("format", version)
         || put_meta("partitions", parts)) {
       mdb_txn_abort(txn);
@@ -129,9 +129,12 @@ caf::expected<std::shared_ptr<lmdb_env>> lmdb_env::open(const env_options& opts)
     }
   } else {
     auto fmt = get_meta("format").value_or("0");
+    auto digits = [](const std::string& s) {
+      return !s.empty() && s.size() < 10 && s.find_first_not_of("0123456789") == std::string::npos;
+    };
     auto parts = get_meta("partitions").value_or("0");
     std::string error;
-    if (*stored_magic != magic) {
+    if (*stored_magic != magic || !digits(fmt) || !digits(get_meta("partitions").value_or(""))) {
       mdb_txn_abort(txn);
       return make_error(errc::foreign_data_dir, opts.dir + " is not a Hypercore store");
     }
@@ -142,7 +145,7 @@ caf::expected<std::shared_ptr<lmdb_env>> lmdb_env::open(const env_options& opts)
                           + "; this build reads up to "
                           + std::to_string(store_format_version));
     }
-    if (std::stoul(parts) != opts.partitions) {
+    if (opts.partitions != 0 && std::stoul(parts) != opts.partitions) {
       mdb_txn_abort(txn);
       return make_error(errc::invalid_config,
                         "partitions: " + opts.dir + " was created with " + parts

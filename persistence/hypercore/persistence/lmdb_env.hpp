@@ -26,7 +26,8 @@ struct env_options {
   std::size_t map_bytes = std::size_t{256} << 20;
   /// false opens with MDB_NOSYNC: commits are not fsync'd (benchmarks only).
   bool sync = true;
-  /// The partition count the store was created with must match.
+  /// The partition count the store was created with must match; 0 accepts
+  /// any (read-only tools such as export).
   std::uint16_t partitions = 8;
 };
 

@@ -37,11 +37,14 @@ caf::error make_error(errc code, std::string message) {
 }
 
 errc code_of(const caf::error& err) {
+  // CAF 0.17's error has no category when empty; asking for one crashes.
+  if (!err) return static_cast<errc>(0);
   if (err.category() != hypercore_error_atom::value) return static_cast<errc>(0);
   return static_cast<errc>(err.code());
 }
 
 std::string message_of(const caf::error& err) {
+  if (!err) return {};
   if (err.category() == hypercore_error_atom::value) {
     const auto& ctx = err.context();
     if (ctx.match_elements<std::string>()) {

@@ -1,0 +1,38 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "hypercore/exporter.hpp"
+
+#include <filesystem>
+
+#include "hypercore/core/errc.hpp"
+#include "hypercore/job_json.hpp"
+#include "hypercore/persistence/job_tables.hpp"
+
+namespace hypercore {
+
+caf::expected<std::uint64_t> export_jobs(const std::string& data_dir, std::ostream& out) {
+  std::error_code ec;
+  if (!std::filesystem::exists(std::filesystem::path{data_dir} / "data.mdb", ec))
+    return make_error(errc::not_found, "no Hypercore store in " + data_dir);
+  persistence::env_options opts;
+  opts.dir = data_dir;
+  opts.partitions = 0; // whatever the store was created with
+  auto env = persistence::lmdb_env::open(opts);
+  if (!env) return env.error();
+  std::uint64_t written = 0;
+  try {
+    persistence::read_txn txn{**env};
+    persistence::job_tables t{**env, txn.get()};
+    t.scan_jobs([&](const job& j) {
+      std::optional<std::string> output;
+      if (j.status == job_status::succeeded) output = t.get_result(j.id);
+      out << to_json(j, output).dump() << '\n';
+      ++written;
+      return static_cast<bool>(out);
+    });
+  } catch (const std::exception& e) {
+    return make_error(errc::storage_failure, e.what());
+  }
+  return written;
+}
+
+} // namespace hypercore

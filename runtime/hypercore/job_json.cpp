@@ -1,0 +1,50 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "hypercore/job_json.hpp"
+
+namespace hypercore {
+
+namespace {
+
+// Stored params and outputs are valid JSON (checked on the way in); should
+// one not parse, it is exported as a string rather than dropped.
+nlohmann::json embedded(const std::string& text) {
+  auto parsed = nlohmann::json::parse(text, nullptr, false);
+  return parsed.is_discarded() ? nlohmann::json(text) : parsed;
+}
+
+} // namespace
+
+nlohmann::json to_json(const job& j, const std::optional<std::string>& output) {
+  nlohmann::json out{
+    {"id", j.id.to_string()},
+    {"kind", j.kind},
+    {"status", std::string{to_string(j.status)}},
+    {"params", embedded(j.params)},
+    {"priority", j.priority},
+    {"attempts", j.attempts},
+    {"max_attempts", j.max_attempts},
+    {"trace_id", j.trace_id},
+    {"depth", j.depth},
+    {"partition", j.partition},
+    {"created_at_ms", j.created_at_ms},
+    {"run_at_ms", j.run_at_ms},
+    {"updated_at_ms", j.updated_at_ms},
+  };
+  if (!j.partition_key.empty()) out["partition_key"] = j.partition_key;
+  if (!j.session_id.empty()) out["session_id"] = j.session_id;
+  if (!j.idempotency_key.empty()) out["idempotency_key"] = j.idempotency_key;
+  if (!j.parent_id.empty()) out["parent_id"] = j.parent_id.to_string();
+  if (j.finished_at_ms != 0) out["finished_at_ms"] = j.finished_at_ms;
+  auto errors = nlohmann::json::array();
+  for (const auto& e : j.errors)
+    errors.push_back({{"attempt", e.attempt}, {"at_ms", e.at_ms}, {"message", e.message},
+                      {"retryable", e.retryable}});
+  out["errors"] = std::move(errors);
+  auto followups = nlohmann::json::array();
+  for (const auto& f : j.followups) followups.push_back(f.to_string());
+  out["followups"] = std::move(followups);
+  if (output) out["output"] = embedded(*output);
+  return out;
+}
+
+} // namespace hypercore

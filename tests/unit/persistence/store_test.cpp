@@ -1,0 +1,121 @@
+// SPDX-License-Identifier: Apache-2.0
+// The store without actors: codec round trips and the indexes the
+// partitions rely on, on a real LMDB environment.
+#include <catch2/catch.hpp>
+
+#include "hypercore/core/routing.hpp"
+#include "hypercore/persistence/codec.hpp"
+#include "hypercore/persistence/job_tables.hpp"
+#include "test_support.hpp"
+
+using namespace hypercore;
+using namespace hypercore::persistence;
+
+namespace {
+
+job sample(std::uint16_t partition, std::uint64_t seq, std::string key = {}) {
+  job j;
+  j.id = job_id::generate();
+  j.kind = "echo";
+  j.params = R"({"a":1})";
+  j.partition_key = std::move(key);
+  j.partition = partition;
+  j.seq = seq;
+  j.errors.push_back({1, 5, "boom", true});
+  j.followups.push_back(job_id::generate());
+  return j;
+}
+
+struct store_fixture {
+  test::temp_dir dir;
+  std::shared_ptr<lmdb_env> env;
+
+  store_fixture() {
+    env_options opts;
+    opts.dir = dir.str();
+    opts.partitions = 4;
+    auto opened = lmdb_env::open(opts);
+    REQUIRE(opened);
+    env = *opened;
+  }
+
+  template <class F>
+  void write(F&& f) {
+    MDB_txn* txn = nullptr;
+    REQUIRE(mdb_txn_begin(env->raw(), nullptr, 0, &txn) == 0);
+    job_tables t{*env, txn};
+    f(t);
+    REQUIRE(mdb_txn_commit(txn) == 0);
+  }
+};
+
+} // namespace
+
+TEST_CASE("a job record round-trips through the codec", "[unit][persistence]") {
+  auto j = sample(3, 42, "user-7");
+  j.status = job_status::retrying;
+
+  auto decoded = decode_job(encode_job(j));
+
+  REQUIRE(decoded);
+  CHECK(decoded->id == j.id);
+  CHECK(decoded->params == j.params);
+  CHECK(decoded->partition_key == "user-7");
+  CHECK(decoded->status == job_status::retrying);
+  CHECK(decoded->errors.size() == 1);
+  CHECK(decoded->errors[0].message == "boom");
+  CHECK(decoded->followups == j.followups);
+}
+
+TEST_CASE("truncated or unknown-version records are refused", "[unit][persistence]") {
+  auto bytes = encode_job(sample(0, 1));
+
+  CHECK_FALSE(decode_job(bytes.substr(0, bytes.size() / 2)));
+  bytes[0] = 99;
+  CHECK_FALSE(decode_job(bytes));
+  CHECK_FALSE(decode_job(""));
+}
+
+TEST_CASE_METHOD(store_fixture, "the pending index pages a partition in seq order",
+                 "[unit][persistence]") {
+  std::vector<job> jobs{sample(1, 3), sample(1, 1), sample(2, 2), sample(1, 2)};
+  write([&](job_tables& t) {
+    for (auto& j : jobs) {
+      t.put_job(j);
+      t.index_active(j);
+    }
+  });
+
+  std::vector<std::uint64_t> seen;
+  read_txn txn{*env};
+  job_tables t{*env, txn.get()};
+  t.scan_pending(1, 1, [&](std::uint64_t seq, const job_id&) {
+    seen.push_back(seq);
+    return true;
+  });
+
+  CHECK(seen == std::vector<std::uint64_t>{2, 3});
+  CHECK(t.max_pending_seq(1) == 3);
+  CHECK(t.max_pending_seq(2) == 2);
+  CHECK(t.max_pending_seq(3) == 0);
+}
+
+TEST_CASE_METHOD(store_fixture, "a key chain finds the next job of the same key only",
+                 "[unit][persistence]") {
+  auto a1 = sample(0, 1, "a");
+  auto b1 = sample(0, 2, "b");
+  auto a2 = sample(0, 3, "a");
+  write([&](job_tables& t) {
+    for (auto* j : {&a1, &b1, &a2}) {
+      t.put_job(*j);
+      t.index_active(*j);
+    }
+  });
+
+  read_txn txn{*env};
+  job_tables t{*env, txn.get()};
+  auto hash_a = stable_hash("a");
+
+  CHECK(t.next_of_key(0, hash_a, 1) == std::optional<job_id>{a2.id});
+  CHECK_FALSE(t.next_of_key(0, hash_a, 3));
+}
