@@ -57,13 +57,18 @@ struct engine::impl {
   }
 
   void announce(const append_receipt& receipt) {
-    // Tell each partition the highest new seq it owns; it pages them in.
+    // Tell each partition the highest new seq it owns and the earliest
+    // run_at it must wake up for; it pages the jobs in itself.
     std::vector<std::uint64_t> top(partitions.size(), 0);
-    for (const auto& ref : receipt.refs)
-      if (!ref.duplicate && ref.partition < top.size())
-        top[ref.partition] = std::max(top[ref.partition], ref.seq);
+    std::vector<std::int64_t> wake(partitions.size(), 0);
+    for (const auto& ref : receipt.refs) {
+      if (ref.duplicate || ref.partition >= top.size()) continue;
+      top[ref.partition] = std::max(top[ref.partition], ref.seq);
+      if (ref.run_at_ms > 0 && (wake[ref.partition] == 0 || ref.run_at_ms < wake[ref.partition]))
+        wake[ref.partition] = ref.run_at_ms;
+    }
     for (std::size_t p = 0; p < top.size(); ++p)
-      if (top[p] > 0) caf::anon_send(partitions[p], work_atom::value, top[p]);
+      if (top[p] > 0) caf::anon_send(partitions[p], work_atom::value, top[p], wake[p]);
   }
 
   caf::expected<job_view> read_job(const job_id& id) {

@@ -128,3 +128,35 @@ TEST_CASE("higher priority runs first among jobs with no order between them",
   // Priority 4 (the last submitted) must not finish after priority 0.
   CHECK(finished[4] <= finished[0]);
 }
+
+TEST_CASE("delayed and retrying unkeyed jobs wait outside the window and starve nothing",
+          "[integration][ordering][delay]") {
+  engine_fixture f{4, [](engine_config& c) {
+    c.partitions = 1;
+    c.partition_window = 8;
+  }};
+  std::vector<job_spec> later(100, spec("echo"));
+  for (auto& s : later) s.delay_ms = 3'600'000;
+  REQUIRE(f.eng->submit_batch(later));
+  std::vector<job_id> retrying;
+  for (int i = 0; i < 20; ++i) {
+    auto s = spec("flaky", {{"fail_times", 1}});
+    retrying.push_back(f.submit(s));
+  }
+
+  auto now = f.wait_terminal(f.submit(spec("echo", {{"now", true}})), std::chrono::seconds(10));
+  for (auto& id : retrying) CHECK(f.wait_terminal(id).record.attempts == 2);
+
+  CHECK(now.record.status == job_status::succeeded);
+  CHECK(f.eng->stats().resident == 0);
+}
+
+TEST_CASE("a short delay is honoured", "[integration][delay]") {
+  engine_fixture f;
+  auto s = spec("echo");
+  s.delay_ms = 150;
+
+  auto view = f.wait_terminal(f.submit(s));
+
+  CHECK(view.record.finished_at_ms - view.record.created_at_ms >= 150);
+}

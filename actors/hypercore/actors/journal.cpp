@@ -62,6 +62,11 @@ struct journal_state {
   std::uint64_t commits = 0;
   std::uint64_t records = 0;
 
+  // Where index_active put it: the run_at to wake up for, or 0 for pending.
+  static std::int64_t scheduled_at(const job& j, std::int64_t now) {
+    return j.partition_key.empty() && j.run_at_ms > now ? j.run_at_ms : 0;
+  }
+
   std::uint64_t assign_seq(job& j) {
     j.seq = ++next_seq.at(j.partition);
     return j.seq;
@@ -106,8 +111,8 @@ struct journal_state {
       }
       assign_seq(j);
       t.put_job(j);
-      t.index_active(j);
-      out.receipt.refs.push_back({j.id, j.partition, j.seq, false});
+      t.index_active(j, now);
+      out.receipt.refs.push_back({j.id, j.partition, j.seq, false, scheduled_at(j, now)});
     }
     return out;
   }
@@ -131,22 +136,22 @@ struct journal_state {
       out.err = make_error(errc::not_found, "no job " + cmd.id.to_string());
       return out;
     }
+    auto before = *j;
     if (auto err = apply_outcome(*j, cmd)) {
       out.err = std::move(err);
       return out;
     }
-    if (is_terminal(j->status)) {
-      t.unindex_active(*j);
-      t.index_terminal(*j);
-    }
+    t.unindex_active(before);
+    if (is_terminal(j->status)) t.index_terminal(*j);
+    else t.index_active(*j, cmd.at_ms);
     if (j->status == job_status::succeeded) {
       t.put_result(j->id, cmd.output);
       for (auto& f : cmd.followups) {
         assign_seq(f);
         t.put_job(f);
-        t.index_active(f);
+        t.index_active(f, cmd.at_ms);
         j->followups.push_back(f.id);
-        out.receipt.refs.push_back({f.id, f.partition, f.seq, false});
+        out.receipt.refs.push_back({f.id, f.partition, f.seq, false, scheduled_at(f, cmd.at_ms)});
       }
       if (cmd.session_changed && !j->session_id.empty()) {
         // Keep the session's expiry; a session that expired meanwhile stays gone.
@@ -172,7 +177,7 @@ struct journal_state {
       if (apply_replay(*j, now)) continue;
       // A replayed job queues behind the jobs already waiting on its key.
       assign_seq(*j);
-      t.index_active(*j);
+      t.index_active(*j, now);
       t.put_job(*j);
       out.receipt.refs.push_back({j->id, j->partition, j->seq, false});
     }

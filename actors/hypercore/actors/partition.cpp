@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "hypercore/actors/partition.hpp"
 
+#include <limits>
 #include <random>
 #include <unordered_map>
 #include <unordered_set>
@@ -36,6 +37,9 @@ struct partition_state {
   std::uint64_t cursor = 0;
   /// True when the last page-in stopped for lack of room.
   bool backlog = true;
+  /// Earliest run_at that may be due in the scheduled index (max: none
+  /// known). 0 at start, so recovery looks once.
+  std::int64_t scheduled_due_at = 0;
   bool draining = false;
   std::unordered_map<std::string, std::uint32_t> in_flight;
   std::unordered_set<job_id, job_id_hash> cancel_requested;
@@ -65,6 +69,41 @@ void load_next_of_key(partition_actor* self, const job& left) {
   }
 }
 
+void arm_timer(partition_actor* self, std::int64_t run_at);
+
+// Pages in unkeyed jobs whose run_at has come (delayed submits and retries
+// wait in the scheduled index, outside the window) and arms the timer for
+// the next one.
+// The scan starts at the beginning of the partition's range each time (no
+// cursor): entries are written with run_at values that can tie or trail a
+// cursor, and the due entries already held here are bounded by the window.
+void page_in_scheduled(partition_actor* self, job_tables& t, std::int64_t now,
+                       bool& stopped_full) {
+  auto& st = self->state;
+  if (st.scheduled_due_at > now) return;
+  t.scan_scheduled(st.opts.index, 0, 0, now,
+                   [&](std::int64_t, std::uint64_t, const job_id& id) {
+                     if (st.queue.contains(id) || st.cancelling.count(id) != 0) return true;
+                     if (!st.queue.has_room()) {
+                       stopped_full = true;
+                       return false;
+                     }
+                     auto j = t.get_job(id);
+                     if (j && !is_terminal(j->status)) st.queue.add(std::move(*j), now);
+                     return true;
+                   });
+  if (stopped_full) return; // look again as soon as room frees up
+  auto next = t.next_scheduled(st.opts.index, now + 1, 0);
+  st.scheduled_due_at = next.value_or(std::numeric_limits<std::int64_t>::max());
+  if (next) arm_timer(self, *next);
+}
+
+void note_scheduled(partition_actor* self, std::int64_t run_at) {
+  auto& st = self->state;
+  st.scheduled_due_at = std::min(st.scheduled_due_at, run_at);
+  arm_timer(self, run_at);
+}
+
 // Pages pending jobs in, in seq order, while there is room.
 void page_in(partition_actor* self) {
   auto& st = self->state;
@@ -73,6 +112,8 @@ void page_in(partition_actor* self) {
     job_tables t{*st.links.env, txn.get()};
     auto now = now_ms();
     bool stopped_full = false;
+    page_in_scheduled(self, t, now, stopped_full);
+    if (!stopped_full)
     t.scan_pending(st.opts.index, st.cursor, [&](std::uint64_t seq, const job_id& id) {
       if (!st.queue.has_room()) {
         stopped_full = true;
@@ -136,7 +177,7 @@ void notify_followups(partition_actor* self, const append_receipt& receipt) {
   for (std::size_t i = 1; i < receipt.refs.size(); ++i) {
     const auto& ref = receipt.refs[i];
     if (ref.partition < st.peers.size())
-      self->send(st.peers[ref.partition], work_atom::value, ref.seq);
+      self->send(st.peers[ref.partition], work_atom::value, ref.seq, ref.run_at_ms);
   }
 }
 
@@ -149,9 +190,16 @@ void write_outcome(partition_actor* self, record_outcome cmd) {
   self->request(st.links.journal, caf::infinite, std::move(cmd))
     .then(
       [=](append_receipt& receipt) {
-        if (next == job_status::retrying) {
+        auto* j = self->state.queue.find(id);
+        if (next == job_status::retrying && j != nullptr && !j->partition_key.empty()) {
+          // A keyed job keeps its key (and its slot) while it waits.
           self->state.queue.schedule(id, run_at, now_ms());
           arm_timer(self, run_at);
+        } else if (next == job_status::retrying) {
+          // An unkeyed one waits in the scheduled index, outside the window.
+          self->state.queue.remove(id);
+          note_scheduled(self, run_at);
+          page_in(self);
         } else {
           notify_followups(self, receipt);
           on_terminal(self, id);
@@ -331,18 +379,26 @@ caf::behavior partition_behavior(partition_actor* self, partition_links links,
   st.opts = opts;
   st.queue = partition_queue{opts.window};
   // Recovery is the ordinary pager starting at seq 0: no full load.
-  self->send(self, work_atom::value, std::uint64_t{1});
+  self->send(self, work_atom::value, std::uint64_t{1}, std::int64_t{0});
   return {
-    [=](work_atom, std::uint64_t seq) {
+    [=](work_atom, std::uint64_t seq, std::int64_t scheduled_at) {
       auto& s = self->state;
-      if (seq > s.cursor || s.backlog) {
-        if (s.queue.has_room()) page_in(self);
-        else s.backlog = true;
-      }
+      if (scheduled_at > 0) note_scheduled(self, scheduled_at);
+      if (s.queue.has_room()) page_in(self);
+      else if (seq > s.cursor) s.backlog = true;
       dispatch(self);
     },
     [=](tick_atom) {
-      self->state.timer_at.reset();
+      auto& s = self->state;
+      if (s.timer_at && *s.timer_at > now_ms() + 1) {
+        // An earlier timer fired for a later run_at: re-arm for the rest.
+        auto at = *s.timer_at;
+        s.timer_at.reset();
+        arm_timer(self, at);
+      } else {
+        s.timer_at.reset();
+      }
+      if (s.queue.has_room()) page_in(self);
       dispatch(self);
     },
     [=](cancel_atom, const job_id& id) { return cancel(self, id); },

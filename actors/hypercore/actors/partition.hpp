@@ -44,7 +44,8 @@ struct partition_links {
 };
 
 /// Handlers:
-///  (work_atom, uint64 seq)            -> page in jobs up to at least seq
+///  (work_atom, uint64 seq, int64 at)  -> page in jobs up to at least seq; at > 0 is
+///                                        the run_at of a job put in the scheduled index
 ///  (cancel_atom, job_id)              -> job_status (running: cancelled when the agent returns)
 ///  (wait_atom, job_id)                -> job, once it is terminal
 ///  (drain_atom)                       -> uint64 running attempts; no new attempts start

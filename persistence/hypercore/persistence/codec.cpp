@@ -92,6 +92,16 @@ std::string pending_key(std::uint16_t partition, std::uint64_t seq) {
   return out;
 }
 
+std::string scheduled_key(std::uint16_t partition, std::int64_t run_at_ms,
+                          std::uint64_t seq) {
+  std::string out;
+  out.reserve(18);
+  put_be16(out, partition);
+  put_be64(out, static_cast<std::uint64_t>(run_at_ms));
+  put_be64(out, seq);
+  return out;
+}
+
 std::string key_index_key(std::uint16_t partition, std::uint64_t key_hash,
                           std::uint64_t seq) {
   std::string out;

@@ -32,6 +32,8 @@ job_id id_from_key(std::string_view bytes);
 
 /// pending: (partition, seq) -> id
 std::string pending_key(std::uint16_t partition, std::uint64_t seq);
+/// scheduled: (partition, run_at, seq) -> id
+std::string scheduled_key(std::uint16_t partition, std::int64_t run_at_ms, std::uint64_t seq);
 /// keys: (partition, key hash, seq) -> id
 std::string key_index_key(std::uint16_t partition, std::uint64_t key_hash,
                           std::uint64_t seq);

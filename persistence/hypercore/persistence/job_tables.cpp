@@ -74,7 +74,12 @@ void job_tables::put_job(const job& j) { put(dbs_.jobs, id_key(j.id), encode_job
 
 void job_tables::del_job(const job_id& id) { del(dbs_.jobs, id_key(id)); }
 
-void job_tables::index_active(const job& j) {
+void job_tables::index_active(const job& j, std::int64_t now_ms) {
+  if (j.partition_key.empty()
+      && (j.run_at_ms > now_ms || j.status == job_status::retrying)) {
+    put(dbs_.scheduled, scheduled_key(j.partition, j.run_at_ms, j.seq), id_key(j.id));
+    return;
+  }
   put(dbs_.pending, pending_key(j.partition, j.seq), id_key(j.id));
   if (!j.partition_key.empty())
     put(dbs_.keys, key_index_key(j.partition, stable_hash(j.partition_key), j.seq),
@@ -83,6 +88,8 @@ void job_tables::index_active(const job& j) {
 
 void job_tables::unindex_active(const job& j) {
   del(dbs_.pending, pending_key(j.partition, j.seq));
+  if (j.partition_key.empty())
+    del(dbs_.scheduled, scheduled_key(j.partition, j.run_at_ms, j.seq));
   if (!j.partition_key.empty())
     del(dbs_.keys, key_index_key(j.partition, stable_hash(j.partition_key), j.seq));
 }
@@ -132,6 +139,34 @@ void job_tables::scan_pending(
     if (k.mv_size != 10 || get_be16(key) != partition) return;
     if (!visit(get_be64(key + 2), id_from_key(as_view(v)))) return;
   }
+}
+
+void job_tables::scan_scheduled(
+  std::uint16_t partition, std::int64_t after_run_at, std::uint64_t after_seq,
+  std::int64_t until_ms,
+  const std::function<bool(std::int64_t, std::uint64_t, const job_id&)>& visit) const {
+  cursor cur{txn_, dbs_.scheduled};
+  auto start = scheduled_key(partition, after_run_at, after_seq + 1);
+  MDB_val k = as_val(start), v;
+  for (bool more = cur.get(k, v, MDB_SET_RANGE); more; more = cur.get(k, v, MDB_NEXT)) {
+    auto key = static_cast<const char*>(k.mv_data);
+    if (k.mv_size != 18 || get_be16(key) != partition) return;
+    auto run_at = static_cast<std::int64_t>(get_be64(key + 2));
+    if (run_at > until_ms) return;
+    if (!visit(run_at, get_be64(key + 10), id_from_key(as_view(v)))) return;
+  }
+}
+
+std::optional<std::int64_t> job_tables::next_scheduled(std::uint16_t partition,
+                                                       std::int64_t after_run_at,
+                                                       std::uint64_t after_seq) const {
+  cursor cur{txn_, dbs_.scheduled};
+  auto start = scheduled_key(partition, after_run_at, after_seq + 1);
+  MDB_val k = as_val(start), v;
+  if (!cur.get(k, v, MDB_SET_RANGE)) return std::nullopt;
+  auto key = static_cast<const char*>(k.mv_data);
+  if (k.mv_size != 18 || get_be16(key) != partition) return std::nullopt;
+  return static_cast<std::int64_t>(get_be64(key + 2));
 }
 
 void job_tables::scan_dead(const std::function<bool(const job_id&)>& visit) const {

@@ -34,9 +34,12 @@ public:
   void put_job(const job& j);
   void del_job(const job_id& id);
 
-  /// Adds the job to the pending index and, when keyed, to its key's chain.
-  void index_active(const job& j);
-  /// Removes the job from the pending index and its key's chain.
+  /// Indexes a job that is not terminal. An unkeyed job that waits for a
+  /// future run_at, or for its retry, goes to the scheduled index, so it takes no room
+  /// in a partition's window while it waits; every other job goes to the
+  /// pending index and, when keyed, to its key's chain.
+  void index_active(const job& j, std::int64_t now_ms);
+  /// Removes the job from whichever active index holds it.
   void unindex_active(const job& j);
   /// Records a terminal job: expiry index, and the dead-letter list if dead.
   void index_terminal(const job& j);
@@ -52,6 +55,15 @@ public:
   /// until visit returns false.
   void scan_pending(std::uint16_t partition, std::uint64_t after_seq,
                     const std::function<bool(std::uint64_t seq, const job_id&)>& visit) const;
+  /// Visits a partition's scheduled entries after (after_run_at, after_seq)
+  /// whose run_at <= until_ms, in run_at order, until visit returns false.
+  void scan_scheduled(std::uint16_t partition, std::int64_t after_run_at,
+                      std::uint64_t after_seq, std::int64_t until_ms,
+                      const std::function<bool(std::int64_t run_at, std::uint64_t seq,
+                                               const job_id&)>& visit) const;
+  /// The earliest run_at of a scheduled entry after (after_run_at, after_seq).
+  std::optional<std::int64_t> next_scheduled(std::uint16_t partition, std::int64_t after_run_at,
+                                             std::uint64_t after_seq) const;
   /// Visits dead jobs, oldest id first, until visit returns false.
   void scan_dead(const std::function<bool(const job_id&)>& visit) const;
   /// Visits terminal jobs finished before `before_ms`, oldest first.

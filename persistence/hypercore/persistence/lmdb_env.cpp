@@ -96,6 +96,7 @@ caf::expected<std::shared_ptr<lmdb_env>> lmdb_env::open(const env_options& opts)
   };
   auto& d = self->dbs_;
   for (auto [name, dbi] : {named{"jobs", &d.jobs}, named{"pending", &d.pending},
+                           named{"scheduled", &d.scheduled},
                            named{"keys", &d.keys}, named{"results", &d.results},
                            named{"dead", &d.dead}, named{"expiry", &d.expiry},
                            named{"idempotency", &d.idempotency},

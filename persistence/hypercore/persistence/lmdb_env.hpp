@@ -42,6 +42,7 @@ struct lmdb_failure : std::runtime_error {
 struct tables {
   MDB_dbi jobs = 0;
   MDB_dbi pending = 0;
+  MDB_dbi scheduled = 0;
   MDB_dbi keys = 0;
   MDB_dbi results = 0;
   MDB_dbi dead = 0;

@@ -82,7 +82,7 @@ TEST_CASE_METHOD(store_fixture, "the pending index pages a partition in seq orde
   write([&](job_tables& t) {
     for (auto& j : jobs) {
       t.put_job(j);
-      t.index_active(j);
+      t.index_active(j, 0);
     }
   });
 
@@ -108,7 +108,7 @@ TEST_CASE_METHOD(store_fixture, "a key chain finds the next job of the same key 
   write([&](job_tables& t) {
     for (auto* j : {&a1, &b1, &a2}) {
       t.put_job(*j);
-      t.index_active(*j);
+      t.index_active(*j, 0);
     }
   });
 

@@ -38,11 +38,14 @@ struct job_ref {
   std::uint64_t seq = 0;
   /// True when an idempotency key matched an existing job; id is that job's.
   bool duplicate = false;
+  /// Set when the job waits in the scheduled index until this time.
+  std::int64_t run_at_ms = 0;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, job_ref& x) {
-  return f(caf::meta::type_name("job_ref"), x.id, x.partition, x.seq, x.duplicate);
+  return f(caf::meta::type_name("job_ref"), x.id, x.partition, x.seq, x.duplicate,
+           x.run_at_ms);
 }
 
 /// Command to the journal: write new jobs (all or none) in one transaction.
