@@ -157,7 +157,7 @@ caf::error engine::start() {
     popts.window = m.cfg.partition_window;
     popts.limits = m.limits;
     m.partitions.push_back(
-      spawn_partition(*m.sys, partition_links{m.journal, m.pools, m.env, m.catalog}, popts));
+      spawn_partition(*m.sys, partition_links{m.journal, m.pools, m.env, m.catalog, m.cfg.on_transition}, popts));
   }
   for (auto& p : m.partitions) caf::anon_send(p, peers_atom::value, m.partitions);
   janitor_options jan;

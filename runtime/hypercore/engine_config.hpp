@@ -3,7 +3,11 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <string>
+
+#include "hypercore/core/job_id.hpp"
+#include "hypercore/core/status.hpp"
 
 namespace hypercore {
 
@@ -27,6 +31,9 @@ struct engine_config {
   std::size_t janitor_batch = 1000;
   /// Scheduler threads for CAF; 0 means one per core.
   std::size_t scheduler_threads = 0;
+  /// Called once a transition to retrying or a terminal status is durable,
+  /// on a partition's thread: keep it quick and thread-safe.
+  std::function<void(const job_id&, job_status)> on_transition;
 };
 
 } // namespace hypercore

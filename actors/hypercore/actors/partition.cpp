@@ -190,6 +190,7 @@ void write_outcome(partition_actor* self, record_outcome cmd) {
   self->request(st.links.journal, caf::infinite, std::move(cmd))
     .then(
       [=](append_receipt& receipt) {
+        if (self->state.links.listener) self->state.links.listener(id, next);
         auto* j = self->state.queue.find(id);
         if (next == job_status::retrying && j != nullptr && !j->partition_key.empty()) {
           // A keyed job keeps its key (and its slot) while it waits.
@@ -344,6 +345,7 @@ caf::result<job_status> cancel(partition_actor* self, const job_id& id) {
   self->request(st.links.journal, caf::infinite, std::move(cmd))
     .then(
       [=](append_receipt&) mutable {
+        if (self->state.links.listener) self->state.links.listener(id, job_status::cancelled);
         self->state.cancelling.erase(id);
         on_terminal(self, id);
         rp.deliver(job_status::cancelled);

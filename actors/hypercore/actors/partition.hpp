@@ -13,6 +13,7 @@
 // store's pending index and are paged in, in submit order, as room frees up.
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -34,6 +35,11 @@ struct partition_options {
   admission_limits limits;
 };
 
+/// Called after the journal confirmed a job's transition to retrying or to a
+/// terminal status, on the partition's thread: keep it quick and thread-safe.
+/// The seam for metrics, live job streams and benchmarks.
+using transition_listener = std::function<void(const job_id&, job_status)>;
+
 /// Wiring a partition needs; peers arrive after spawn with peers_atom
 /// (a std::vector<caf::actor> of every partition, this one included).
 struct partition_links {
@@ -41,6 +47,7 @@ struct partition_links {
   std::map<std::string, caf::actor> pools;
   std::shared_ptr<persistence::lmdb_env> env;
   catalog_ptr catalog;
+  transition_listener listener;
 };
 
 /// Handlers:
