@@ -19,6 +19,7 @@ public:
   agent_options options() const override {
     agent_options o;
     o.concurrency = c_;
+    o.blocking = false;
     return o;
   }
   agent_result handle(agent_context& ctx, const json& params) override {
@@ -45,6 +46,7 @@ public:
   agent_options options() const override {
     agent_options o;
     o.concurrency = c_;
+    o.blocking = false;
     return o;
   }
   agent_result handle(agent_context& ctx, const json& params) override {

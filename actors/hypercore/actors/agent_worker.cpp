@@ -76,8 +76,7 @@ caf::expected<job_finished> run_attempt(agent& a, const kind_catalog& catalog,
 caf::actor spawn_agent_worker(caf::actor_system& sys, catalog_ptr catalog,
                               std::string kind, admission_limits limits,
                               std::shared_ptr<std::atomic<bool>> stop) {
-  return sys.spawn<caf::detached>([catalog, kind, limits, stop](caf::event_based_actor* self)
-                                    -> caf::behavior {
+  auto behavior = [catalog, kind, limits, stop](caf::event_based_actor* self) -> caf::behavior {
     const auto* entry = catalog->find(kind);
     std::shared_ptr<agent> instance{entry != nullptr ? entry->factory() : nullptr};
     return {
@@ -93,7 +92,10 @@ caf::actor spawn_agent_worker(caf::actor_system& sys, catalog_ptr catalog,
         return std::move(*out);
       },
     };
-  });
+  };
+  const auto* entry = catalog->find(kind);
+  if (entry != nullptr && !entry->options.blocking) return sys.spawn(behavior);
+  return sys.spawn<caf::detached>(behavior);
 }
 
 } // namespace hypercore

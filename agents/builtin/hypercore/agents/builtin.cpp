@@ -10,9 +10,10 @@ namespace {
 
 using nlohmann::json;
 
-agent_options with_concurrency(std::uint32_t concurrency) {
+agent_options with_concurrency(std::uint32_t concurrency, bool blocking = false) {
   agent_options o;
   o.concurrency = concurrency;
+  o.blocking = blocking;
   return o;
 }
 
@@ -33,7 +34,7 @@ class sleep_agent : public agent {
 public:
   explicit sleep_agent(std::uint32_t c) : concurrency_(c) {}
   std::string kind() const override { return "sleep"; }
-  agent_options options() const override { return with_concurrency(concurrency_); }
+  agent_options options() const override { return with_concurrency(concurrency_, true); }
   std::optional<json> params_schema() const override {
     return json::parse(R"({"type":"object","properties":{"ms":{"type":"integer",
       "minimum":0,"maximum":3600000}},"required":["ms"]})");

@@ -73,6 +73,11 @@ struct agent_options {
   std::uint32_t concurrency = 4;
   /// An attempt running longer fails as retryable and its late result is ignored.
   std::chrono::milliseconds timeout{30'000};
+  /// True (the default) runs each worker on its own thread, so handle() may
+  /// block on I/O. An agent that only computes briefly may say false: its
+  /// workers then share CAF's scheduler threads and skip a thread hand-off
+  /// per attempt. A non-blocking agent that blocks stalls other actors.
+  bool blocking = true;
   retry_policy retry;
 };
 
