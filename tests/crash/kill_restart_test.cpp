@@ -28,8 +28,10 @@ std::string env_or(const char* name, const char* fallback) {
   return v != nullptr ? v : fallback;
 }
 
-/// Runs the child until it acknowledged `acks` jobs, then SIGKILLs it.
-std::vector<acked_job> run_and_kill(const std::string& dir, std::size_t acks) {
+/// Runs the child until it acknowledged `acks` jobs (or, with a timeout,
+/// until that passes), then SIGKILLs it unless it died by itself.
+std::vector<acked_job> run_and_kill(const std::string& dir, std::size_t acks,
+                                    const char* mode = "load", int timeout_s = 0) {
   int out[2];
   REQUIRE(pipe(out) == 0);
   auto child_path = env_or("HYPERCORE_CRASH_CHILD", "./bin/crash_child");
@@ -39,7 +41,8 @@ std::vector<acked_job> run_and_kill(const std::string& dir, std::size_t acks) {
     dup2(out[1], STDOUT_FILENO);
     close(out[0]);
     close(out[1]);
-    execl(child_path.c_str(), child_path.c_str(), dir.c_str(), static_cast<char*>(nullptr));
+    if (timeout_s > 0) alarm(static_cast<unsigned>(timeout_s)); // SIGALRM ends an idle child
+    execl(child_path.c_str(), child_path.c_str(), dir.c_str(), mode, static_cast<char*>(nullptr));
     _exit(127);
   }
   close(out[1]);
@@ -58,7 +61,7 @@ std::vector<acked_job> run_and_kill(const std::string& dir, std::size_t acks) {
   int status = 0;
   waitpid(pid, &status, 0);
   std::fclose(in);
-  REQUIRE(WIFSIGNALED(status));
+  REQUIRE((WIFSIGNALED(status) || WIFEXITED(status)));
   return acked;
 }
 
@@ -101,6 +104,22 @@ TEST_CASE("every acknowledged job survives SIGKILL and runs once restarted",
     e.shutdown();
   }
 
+  // `hypercore export` (a separate process, run while no store is open
+  // here) sees every acknowledged job.
+  auto export_cmd = env_or("HYPERCORE_BIN", "./bin/hypercore") + " export --data-dir " + dir.str()
+                    + " 2>/dev/null";
+  FILE* exported = popen(export_cmd.c_str(), "r");
+  REQUIRE(exported != nullptr);
+  std::set<std::string> exported_ids;
+  char buf[1 << 16];
+  while (std::fgets(buf, sizeof buf, exported) != nullptr) {
+    auto line = nlohmann::json::parse(buf, nullptr, false);
+    REQUIRE_FALSE(line.is_discarded());
+    exported_ids.insert(line["id"].get<std::string>());
+  }
+  CHECK(pclose(exported) == 0);
+  for (const auto& a : acked) CHECK(exported_ids.count(a.id.to_string()) == 1);
+
   // Exactly-once follow-ups: each chain job has exactly one child on disk.
   persistence::env_options opts;
   opts.dir = dir.str();
@@ -118,4 +137,25 @@ TEST_CASE("every acknowledged job survives SIGKILL and runs once restarted",
   }
   for (const auto& a : acked)
     if (a.kind == "chain") CHECK(children[a.id] == 1);
+}
+
+TEST_CASE("a job that takes the process down is dead after its attempts, not run forever",
+          "[crash][recovery]") {
+  temp_dir dir;
+
+  auto acked = run_and_kill(dir.str(), 2, "poison", 10);
+  REQUIRE(acked.size() == 1);
+  // Each restart re-queues the job at once; it kills the process again
+  // until its two attempts are used up.
+  for (int restart = 0; restart < 3; ++restart) run_and_kill(dir.str(), 1, "resume", 3);
+
+  engine e{test_config(dir.str())};
+  for (auto& f : agents::builtin_agents(1)) REQUIRE_FALSE(e.register_agent(f));
+  REQUIRE_FALSE(e.start());
+  auto view = e.get(acked.front().id);
+  REQUIRE(view);
+  CHECK(view->record.status == job_status::dead);
+  CHECK(view->record.attempts == 2);
+  REQUIRE_FALSE(view->record.errors.empty());
+  CHECK(view->record.errors.back().message.find("never finished") != std::string::npos);
 }

@@ -264,3 +264,66 @@ TEST_CASE("terminal jobs are removed after their retention", "[integration][rete
   REQUIRE_FALSE(gone);
   CHECK(code_of(gone.error()) == errc::not_found);
 }
+
+TEST_CASE("a store is refused with a different partition count", "[integration][storage]") {
+  temp_dir dir;
+  {
+    engine first{test_config(dir.str())};
+    REQUIRE_FALSE(first.start());
+    first.shutdown();
+  }
+  auto cfg = test_config(dir.str());
+  cfg.partitions = 8;
+  engine second{cfg};
+
+  auto err = second.start();
+
+  REQUIRE(err);
+  CHECK(code_of(err) == errc::invalid_config);
+  CHECK(message_of(err).find("partitions") != std::string::npos);
+}
+
+TEST_CASE_METHOD(engine_fixture, "an idempotency key reused inside one batch with another body is a conflict",
+                 "[integration][idempotency]") {
+  auto a = spec("echo", {{"n", 1}});
+  auto b = spec("echo", {{"n", 2}});
+  a.idempotency_key = b.idempotency_key = "dup";
+
+  auto r = eng->submit_batch({a, b});
+
+  REQUIRE_FALSE(r);
+  CHECK(code_of(r.error()) == errc::conflict);
+}
+
+TEST_CASE("sequence numbers are never reused across restarts, even for scheduled jobs",
+          "[integration][storage][delay]") {
+  temp_dir dir;
+  job_id delayed;
+  {
+    auto cfg = test_config(dir.str());
+    cfg.partitions = 1;
+    engine e{cfg};
+    for (auto& f : agents::builtin_agents(1)) REQUIRE_FALSE(e.register_agent(f));
+    REQUIRE_FALSE(e.start());
+    auto s = spec("echo");
+    s.delay_ms = 400;
+    delayed = *e.submit(s);
+    e.shutdown();
+  }
+  auto cfg = test_config(dir.str());
+  cfg.partitions = 1;
+  engine e{cfg};
+  for (auto& f : agents::builtin_agents(1)) REQUIRE_FALSE(e.register_agent(f));
+  REQUIRE_FALSE(e.start());
+
+  auto fresh = e.submit(spec("echo", json::object()));
+  REQUIRE(fresh);
+  auto fresh_view = e.wait(*fresh, std::chrono::seconds(10));
+  auto delayed_view = e.wait(delayed, std::chrono::seconds(10));
+
+  REQUIRE(fresh_view);
+  REQUIRE(delayed_view);
+  CHECK(fresh_view->record.seq > delayed_view->record.seq);
+  CHECK(fresh_view->record.status == job_status::succeeded);
+  CHECK(delayed_view->record.status == job_status::succeeded);
+}

@@ -18,7 +18,8 @@ namespace hypercore {
 struct admission_limits {
   std::size_t max_params_bytes = 1 << 20;
   std::size_t max_json_depth = 64;
-  std::size_t max_key_bytes = 512;
+  /// Idempotency keys and session ids are LMDB keys (at most 511 bytes).
+  std::size_t max_key_bytes = 255;
   std::uint32_t max_chain_depth = 32;
   std::uint32_t max_attempts_cap = 1000;
   std::uint16_t partitions = 8;

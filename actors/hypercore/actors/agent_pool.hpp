@@ -7,9 +7,10 @@
 //   the attempt's job_finished.
 // Persists: nothing; the partition journals the outcome.
 // Fails: a crashed worker is replaced and its attempt answered as a retryable
-//   agent_crashed failure; past the restart intensity (10 in 5 s) restarts
+//   failure whose message says "agent crashed: ..."; past the restart intensity (10 in 5 s) restarts
 //   pause with backoff and the pause is logged as an error. An attempt that
-//   runs past the kind's timeout is answered as agent_timeout, its worker is
+//   runs past the kind's timeout is answered as a retryable failure ("agent
+//   timed out after N ms"), its worker is
 //   told to stop and replaced, and the late result is dropped.
 
 #include <caf/actor.hpp>

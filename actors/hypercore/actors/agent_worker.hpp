@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
-// agent_worker: runs one agent instance on its own thread (detached), one
-// attempt at a time, so a blocking agent never stalls CAF's scheduler.
+// agent_worker: runs one agent instance, one attempt at a time. Workers of
+// blocking kinds (the default) run detached, on their own thread, so a
+// blocking agent never stalls CAF's scheduler; those of kinds that declare
+// blocking = false share the scheduler's threads.
 // Receives: run_job from its pool (a request); answers job_finished.
 // Persists: nothing.
 // Fails: an agent that throws makes the worker quit with agent_crashed; its

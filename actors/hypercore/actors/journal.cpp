@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "hypercore/actors/journal.hpp"
 
+#include <unordered_map>
 #include <variant>
 #include <vector>
 
@@ -57,6 +58,9 @@ struct journal_state {
   std::shared_ptr<persistence::lmdb_env> env;
   journal_options opts;
   std::vector<std::uint64_t> next_seq;
+  /// next_seq as last made durable in meta: a restart must never hand out a
+  /// seq again, even one whose job sits in the scheduled index.
+  std::vector<std::uint64_t> durable_seq;
   std::vector<queued_command> queue;
   bool flush_scheduled = false;
   std::uint64_t commits = 0;
@@ -77,6 +81,7 @@ struct journal_state {
     auto now = now_ms();
     // Validate the whole command first: all or nothing.
     std::vector<std::optional<job_id>> duplicates(cmd.jobs.size());
+    std::unordered_map<std::string_view, std::uint64_t> keys_in_batch;
     for (std::size_t i = 0; i < cmd.jobs.size(); ++i) {
       const auto& j = cmd.jobs[i];
       if (j.partition >= opts.partitions) {
@@ -84,6 +89,12 @@ struct journal_state {
         return out;
       }
       if (j.idempotency_key.empty()) continue;
+      auto [seen, fresh] = keys_in_batch.emplace(j.idempotency_key, request_digest(j));
+      if (!fresh && seen->second != request_digest(j)) {
+        out.err = make_error(errc::conflict, "idempotency key '" + j.idempotency_key
+                                               + "' appears twice in the batch with different requests");
+        return out;
+      }
       auto hit = t.get_idempotency(j.idempotency_key);
       if (!hit || now - hit->created_at_ms > opts.idempotency_ttl_ms) continue;
       if (hit->request_digest != request_digest(j)) {
@@ -229,11 +240,14 @@ struct journal_state {
           return apply(t, copy);
         }, q.cmd));
       }
+      for (std::uint16_t p = 0; p < opts.partitions; ++p)
+        if (next_seq[p] != durable_seq[p]) t.put_seq_mark(p, next_seq[p]);
     } catch (...) {
       mdb_txn_abort(txn);
       throw;
     }
     if (int rc = mdb_txn_commit(txn); rc != 0) throw lmdb_failure(rc, "mdb_txn_commit");
+    durable_seq = next_seq;
     return results;
   }
 
@@ -317,7 +331,8 @@ journal_actor::behavior_type journal_behavior(journal_pointer self,
     persistence::read_txn txn{*st.env};
     job_tables t{*st.env, txn.get()};
     for (std::uint16_t p = 0; p < opts.partitions; ++p)
-      st.next_seq[p] = t.max_pending_seq(p);
+      st.next_seq[p] = std::max(t.max_pending_seq(p), t.seq_mark(p));
+    st.durable_seq = st.next_seq;
   }
   return {
     [=](append_jobs& cmd) -> caf::result<append_receipt> {

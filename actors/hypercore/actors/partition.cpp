@@ -194,6 +194,15 @@ void write_outcome(partition_actor* self, record_outcome cmd) {
       [=](append_receipt& receipt) {
         if (self->state.links.listener) self->state.links.listener(id, next);
         auto* j = self->state.queue.find(id);
+        if (next == job_status::retrying && self->state.cancel_requested.erase(id) != 0) {
+          // Cancelled while this retry was being written: cancel wins.
+          record_outcome cancel;
+          cancel.id = id;
+          cancel.next = job_status::cancelled;
+          cancel.at_ms = now_ms();
+          write_outcome(self, std::move(cancel));
+          return;
+        }
         if (next == job_status::retrying && j != nullptr && !j->partition_key.empty()) {
           // A keyed job keeps its key (and its slot) while it waits.
           self->state.queue.schedule(id, run_at, now_ms());
@@ -271,6 +280,22 @@ void on_finished(partition_actor* self, job_finished& f) {
 
 void start_attempt(partition_actor* self, job& j) {
   auto& st = self->state;
+  if (j.attempts >= j.max_attempts && j.max_attempts > 0) {
+    // Every allowed attempt has started, yet the job is not finished: the
+    // process stopped during the last one. A job that takes the process down
+    // with it must not run at every start forever.
+    record_outcome cmd;
+    cmd.id = j.id;
+    cmd.attempt = j.attempts;
+    cmd.next = job_status::dead;
+    cmd.at_ms = now_ms();
+    cmd.error = {j.attempts, cmd.at_ms,
+                 "attempt " + std::to_string(j.attempts)
+                   + " never finished (the process stopped during it); no attempts left",
+                 false};
+    write_outcome(self, std::move(cmd));
+    return;
+  }
   ++j.attempts;
   j.status = job_status::running;
   auto now = now_ms();

@@ -1,14 +1,18 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "hypercore/persistence/codec.hpp"
 
+#include <bit>
 #include <cstring>
 
 namespace hypercore::persistence {
 
 namespace {
 
-// Values inside a record are little-endian fixed width: records are read and
-// written whole, never compared byte-wise, so only keys need big-endian.
+// Values inside a record are fixed width in host order, which we require to
+// be little-endian: records are read and written whole, never compared
+// byte-wise, so only keys need big-endian.
+static_assert(std::endian::native == std::endian::little,
+              "the record format assumes a little-endian host");
 template <class T>
 void put_le(std::string& out, T v) {
   char buf[sizeof(T)];

@@ -237,6 +237,18 @@ void job_tables::put_session(std::string_view id, std::string_view record) {
   put(dbs_.sessions, id, record);
 }
 
+std::uint64_t job_tables::seq_mark(std::uint16_t partition) const {
+  auto bytes = get(dbs_.meta, "seq/" + std::to_string(partition));
+  if (!bytes || bytes->size() != 8) return 0;
+  return get_be64(bytes->data());
+}
+
+void job_tables::put_seq_mark(std::uint16_t partition, std::uint64_t seq) {
+  std::string value;
+  put_be64(value, seq);
+  put(dbs_.meta, "seq/" + std::to_string(partition), value);
+}
+
 std::uint64_t job_tables::count(MDB_dbi dbi) const {
   MDB_stat st;
   if (int rc = mdb_stat(txn_, dbi, &st); rc != 0) throw lmdb_failure(rc, "mdb_stat");

@@ -83,6 +83,10 @@ public:
   std::optional<std::string> get_session(std::string_view id) const;
   void put_session(std::string_view id, std::string_view record);
 
+  /// The highest seq a partition has handed out (meta "seq/<p>").
+  std::uint64_t seq_mark(std::uint16_t partition) const;
+  void put_seq_mark(std::uint16_t partition, std::uint64_t seq);
+
   std::uint64_t count(MDB_dbi dbi) const;
   const tables& dbs() const { return dbs_; }
 

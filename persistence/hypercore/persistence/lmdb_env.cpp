@@ -150,7 +150,7 @@ caf::expected<std::shared_ptr<lmdb_env>> lmdb_env::open(const env_options& opts)
       mdb_txn_abort(txn);
       return make_error(errc::invalid_config,
                         "partitions: " + opts.dir + " was created with " + parts
-                          + " partitions; start with --partitions " + parts
+                          + " partitions; configure partitions = " + parts
                           + " (per-key order depends on it)");
     }
   }

@@ -82,8 +82,11 @@ struct agent_options {
 };
 
 /// The interface every agent implements. One instance serves one worker at a
-/// time; a crashed worker gets a fresh instance from the kind's factory.
-/// handle() may block (it runs on a dedicated thread), and may throw: a throw
+/// time; the factory is called once at registration (to read kind, schema and
+/// options), once per worker, and again for each worker replaced after a
+/// crash or a timeout.
+/// handle() may block unless options().blocking is false (blocking kinds run
+/// each worker on a thread of its own), and may throw: a throw
 /// is a crash, which the supervisor turns into a failed attempt and a restart.
 class agent {
 public:
