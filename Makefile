@@ -4,7 +4,7 @@ JOBS ?= 2
 BUILD_TYPE ?= Release
 DATA_DIR ?= ./data
 
-.PHONY: deps build run test bench soak clean
+.PHONY: deps build run test bench clean
 
 deps:
 	@bash scripts/install-deps.sh
@@ -20,7 +20,7 @@ test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure --timeout 600 -j1
 
 bench: build
-	$(BUILD_DIR)/bin/hypercore-bench --out bench/results/latest.json
+	bash scripts/bench.sh
 
 clean:
 	rm -rf $(BUILD_DIR)

@@ -88,6 +88,23 @@ void print_table(const json& results) {
   }
 }
 
+// One row per rate workload: hypercore, bullmq-always, bullmq-everysec
+// (durable figures; 0 where a system was not measured).
+void write_plot_data(const json& results, const std::string& path) {
+  std::ofstream out{path};
+  out << "workload hypercore bullmq-always bullmq-everysec\n";
+  for (const auto& [workload, metric] :
+       {std::pair{"throughput-batch", "jobs_per_s"}, std::pair{"throughput-single", "jobs_per_s"},
+        std::pair{"throughput-keyed", "jobs_per_s"}, std::pair{"chain3", "chains_per_s"}}) {
+    auto value = [&](const char* system, bool durable) {
+      const auto* r = find(results, system, workload, metric, durable);
+      return r != nullptr ? r->at("median").get<double>() : 0.0;
+    };
+    out << workload << ' ' << value("hypercore", true) << ' ' << value("bullmq-always", true)
+        << ' ' << value("bullmq-everysec", false) << '\n';
+  }
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -96,6 +113,7 @@ int main(int argc, char** argv) {
   std::string out = "bench/results/latest.json";
   std::vector<std::string> peers;
   std::vector<std::string> only;
+  std::string plot_data;
   app.add_option("--out", out, "Where to write the results JSON")->capture_default_str();
   app.add_option("--runs", opts.runs, "Runs per figure (median, min, max)")->capture_default_str();
   app.add_option("--jobs", opts.jobs, "Jobs per throughput run")->capture_default_str();
@@ -104,6 +122,7 @@ int main(int argc, char** argv) {
   app.add_option("--scratch", opts.scratch_dir, "Directory for scratch stores")->capture_default_str();
   app.add_option("--peer", peers, "Peer results JSON files to merge (BullMQ)");
   app.add_option("--only", only, "Run only these groups: throughput latency chains recovery memory limits");
+  app.add_option("--plot-data", plot_data, "Also write the rate figures as a gnuplot table");
   app.add_flag("--smoke", opts.smoke, "A few hundred jobs, one run: checks that the bench works");
   CLI11_PARSE(app, argc, argv);
   if (opts.smoke) {
@@ -157,6 +176,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   file << doc.dump(2) << '\n';
+  if (!plot_data.empty()) write_plot_data(results, plot_data);
   print_table(results);
   std::cout << "results written to " << out << '\n';
   return 0;
