@@ -29,7 +29,8 @@ struct engine_config {
   std::chrono::milliseconds retention = std::chrono::hours(24 * 7);
   std::chrono::milliseconds janitor_interval = std::chrono::minutes(1);
   std::size_t janitor_batch = 1000;
-  /// Scheduler threads for CAF; 0 keeps CAF's default (cores, at least 4).
+  /// Scheduler threads for CAF; 0 means one per core minus one (at least
+  /// one): the journal and blocking agents run on threads of their own.
   std::size_t scheduler_threads = 0;
   /// Called once a transition to retrying or a terminal status is durable,
   /// on a partition's thread: keep it quick and thread-safe.

@@ -29,6 +29,15 @@ struct queued_attempt {
   caf::typed_response_promise<job_finished> promise;
 };
 
+// One attempt handed to a worker, until it answers or times out.
+struct in_flight_attempt {
+  worker_slot worker;
+  job_id id;
+  std::uint32_t attempt = 0;
+  caf::actor_clock::time_point started;
+  caf::typed_response_promise<job_finished> promise;
+};
+
 struct pool_state {
   static inline const char* name = "hypercore.agent_pool";
 
@@ -44,19 +53,14 @@ struct pool_state {
   std::size_t pending_respawns = 0;
   std::uint64_t restarts = 0;
   bool paused = false;
+  bool sweep_armed = false;
+  std::uint64_t next_token = 0;
+  std::unordered_map<std::uint64_t, in_flight_attempt> in_flight;
   restart_limiter limiter;
 };
 
 using pool_actor = caf::stateful_actor<pool_state>;
 
-job_finished failed_attempt(const job& j, std::string message) {
-  job_finished f;
-  f.id = j.id;
-  f.attempt = j.attempts;
-  f.error = std::move(message);
-  f.retryable = true;
-  return f;
-}
 
 void pump(pool_actor* self);
 
@@ -92,6 +96,56 @@ void replace_worker(pool_actor* self, bool crashed) {
   start_worker(self);
 }
 
+
+job_finished failed_attempt(const job_id& id, std::uint32_t attempt, std::string message) {
+  job_finished f;
+  f.id = id;
+  f.attempt = attempt;
+  f.error = std::move(message);
+  f.retryable = true;
+  return f;
+}
+
+void arm_sweep(pool_actor* self);
+
+// Ends every attempt that ran past the kind's timeout. One periodic sweep
+// replaces a clock entry per attempt (CAF's request timeouts), which cost a
+// wake-up of the clock thread for every job.
+void sweep_timeouts(pool_actor* self) {
+  auto& st = self->state;
+  st.sweep_armed = false;
+  auto now = self->clock().now();
+  for (auto it = st.in_flight.begin(); it != st.in_flight.end();) {
+    auto& a = it->second;
+    if (now - a.started < st.options.timeout) {
+      ++it;
+      continue;
+    }
+    // The worker may be blocked inside the agent: ask it to stop, cut it
+    // loose, and let the attempt count as a retryable failure. Its late
+    // answer finds no entry here and is dropped.
+    a.worker.stop->store(true);
+    self->unlink_from(a.worker.handle);
+    self->send_exit(a.worker.handle, caf::exit_reason::user_shutdown);
+    a.promise.deliver(failed_attempt(
+      a.id, a.attempt, "agent timed out after " + std::to_string(st.options.timeout.count()) + " ms"));
+    spdlog::warn("agent '{}' timed out on job {} (attempt {})", st.kind, a.id.to_string(), a.attempt);
+    it = st.in_flight.erase(it);
+    replace_worker(self, false);
+  }
+  arm_sweep(self);
+  pump(self);
+}
+
+void arm_sweep(pool_actor* self) {
+  auto& st = self->state;
+  if (st.sweep_armed || st.in_flight.empty()) return;
+  st.sweep_armed = true;
+  auto period = std::max<std::chrono::milliseconds>(std::chrono::milliseconds(5),
+                                                    st.options.timeout / 4);
+  self->delayed_send(self, period, sweep_atom::value);
+}
+
 void pump(pool_actor* self) {
   auto& st = self->state;
   while (!st.paused && !st.idle.empty() && !st.queue.empty()) {
@@ -99,34 +153,32 @@ void pump(pool_actor* self) {
     st.idle.pop_front();
     auto item = std::move(st.queue.front());
     st.queue.pop_front();
-    auto j = item.cmd.j;
-    auto promise = item.promise;
-    self->request(w.handle, st.options.timeout, std::move(item.cmd))
+    auto token = ++st.next_token;
+    auto id = item.cmd.j.id;
+    auto attempt = item.cmd.j.attempts;
+    st.in_flight.emplace(token, in_flight_attempt{w, id, attempt, self->clock().now(), item.promise});
+    arm_sweep(self);
+    self->request(w.handle, caf::infinite, std::move(item.cmd))
       .then(
-        [=](job_finished& f) mutable {
-          promise.deliver(std::move(f));
-          self->state.idle.push_back(w);
+        [=](job_finished& f) {
+          auto& s = self->state;
+          auto it = s.in_flight.find(token);
+          if (it == s.in_flight.end()) return; // timed out already
+          it->second.promise.deliver(std::move(f));
+          s.in_flight.erase(it);
+          s.idle.push_back(w);
           pump(self);
         },
-        [=](caf::error& err) mutable {
-          bool timed_out = err == caf::sec::request_timeout;
-          if (timed_out) {
-            // The worker may be blocked inside the agent: ask it to stop, cut
-            // it loose, and let the attempt count as a retryable failure.
-            w.stop->store(true);
-            self->unlink_from(w.handle);
-            self->send_exit(w.handle, caf::exit_reason::user_shutdown);
-            promise.deliver(failed_attempt(
-              j, "agent timed out after " + std::to_string(st.options.timeout.count())
-                   + " ms"));
-            spdlog::warn("agent '{}' timed out on job {} (attempt {})", st.kind,
-                         j.id.to_string(), j.attempts);
-          } else {
-            promise.deliver(failed_attempt(j, "agent crashed: " + message_of(err)));
-            spdlog::warn("agent '{}' crashed on job {} (attempt {}): {}", st.kind,
-                         j.id.to_string(), j.attempts, message_of(err));
-          }
-          replace_worker(self, !timed_out);
+        [=](caf::error& err) {
+          auto& s = self->state;
+          auto it = s.in_flight.find(token);
+          if (it == s.in_flight.end()) return; // timed out already
+          it->second.promise.deliver(
+            failed_attempt(id, attempt, "agent crashed: " + message_of(err)));
+          s.in_flight.erase(it);
+          spdlog::warn("agent '{}' crashed on job {} (attempt {}): {}", s.kind, id.to_string(),
+                       attempt, message_of(err));
+          replace_worker(self, true);
           pump(self);
         });
   }
@@ -161,6 +213,7 @@ caf::behavior pool_behavior(pool_actor* self, catalog_ptr catalog, std::string k
       if (s.pending_respawns == 0) s.paused = false;
       pump(self);
     },
+    [=](sweep_atom) { sweep_timeouts(self); },
     [=](drain_atom) {
       // Shutdown: ask every running attempt to end; cooperative agents return.
       for (auto& weak : self->state.stops)
