@@ -1,23 +1,105 @@
 // SPDX-License-Identifier: Apache-2.0
-// hypercore: the command-line entry point. Today: `export`; the server and the
-// client commands plug in here as further subcommands.
+// hypercore: the command-line entry point: `serve` runs the engine behind
+// the HTTP API; `export` dumps a store as JSON lines.
+#include <csignal>
 #include <iostream>
 
 #include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
 
+#include "hypercore/agents/builtin.hpp"
+#include "hypercore/agents/rag.hpp"
 #include "hypercore/core/errc.hpp"
+#include "hypercore/engine.hpp"
 #include "hypercore/exporter.hpp"
+#include "hypercore/http/gateway.hpp"
+
+namespace {
+
+// Splits "host:port"; false when the port is not a number in 0..65535.
+bool split_listen(const std::string& listen, std::string& host, int& port) {
+  auto colon = listen.rfind(':');
+  if (colon == std::string::npos) return false;
+  host = listen.substr(0, colon);
+  try {
+    std::size_t used = 0;
+    port = std::stoi(listen.substr(colon + 1), &used);
+    return used == listen.size() - colon - 1 && port >= 0 && port <= 65535 && !host.empty();
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
+int serve(const std::string& data_dir, const std::string& listen, std::uint16_t partitions,
+          const std::string& auth_token) {
+  using namespace hypercore;
+  http::gateway_options gw;
+  if (!split_listen(listen, gw.host, gw.port)) {
+    std::cerr << "hypercore serve: listen: expected HOST:PORT, got '" << listen << "'\n";
+    return 2;
+  }
+  gw.auth_token = auth_token;
+  // Block the shutdown signals before any thread starts, so every thread
+  // inherits the mask and only sigwait below sees them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  engine_config cfg;
+  cfg.data_dir = data_dir;
+  cfg.partitions = partitions;
+  engine eng{cfg};
+  for (auto& f : agents::builtin_agents()) eng.register_agent(f);
+  for (auto& f : agents::rag_agents()) eng.register_agent(f);
+  if (auto err = eng.start()) {
+    std::cerr << "hypercore serve: " << message_of(err) << '\n';
+    return 1;
+  }
+  http::gateway api{eng, gw};
+  if (auto err = api.start()) {
+    std::cerr << "hypercore serve: " << message_of(err) << '\n';
+    eng.shutdown();
+    return 1;
+  }
+  std::cout << "hypercore: serving on http://" << gw.host << ':' << api.port()
+            << " (data in " << data_dir << ")\n"
+            << "submit a job:  curl -s -X POST http://" << gw.host << ':' << api.port()
+            << "/v1/jobs -d '{\"kind\":\"echo\",\"params\":{\"hello\":\"world\"}}'\n"
+            << std::flush;
+  int sig = 0;
+  sigwait(&signals, &sig);
+  spdlog::info("hypercore: signal {} received, shutting down", sig);
+  api.stop();
+  eng.shutdown(std::chrono::seconds(10));
+  return 0;
+}
+
+} // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"Hypercore: a durable actor runtime for AI-agent jobs"};
   app.require_subcommand(1);
 
   std::string data_dir = "./data";
+  std::string listen = "127.0.0.1:8080";
+  std::string auth_token;
+  std::uint16_t partitions = 8;
+  auto* srv = app.add_subcommand("serve", "Run the engine behind the HTTP API");
+  srv->add_option("--data-dir", data_dir, "Data directory of the store")->capture_default_str();
+  srv->add_option("--listen", listen, "HOST:PORT to bind")->capture_default_str();
+  srv->add_option("--partitions", partitions, "Partitions (fixed when the store is created)")
+    ->capture_default_str()
+    ->check(CLI::Range(1, 1024));
+  srv->add_option("--auth-token", auth_token, "Require 'Authorization: Bearer TOKEN' on /v1");
+
   auto* exp = app.add_subcommand("export", "Write every job, result and dead letter as JSON lines");
   exp->add_option("--data-dir", data_dir, "Data directory of the store")->capture_default_str();
 
   CLI11_PARSE(app, argc, argv);
 
+  if (srv->parsed()) return serve(data_dir, listen, partitions, auth_token);
   if (exp->parsed()) {
     auto written = hypercore::export_jobs(data_dir, std::cout);
     if (!written) {

@@ -183,6 +183,24 @@ caf::expected<job_id> engine::submit(const job_spec& spec) {
 }
 
 caf::expected<std::vector<job_id>> engine::submit_batch(const std::vector<job_spec>& specs) {
+  auto done = submit_all(specs);
+  if (!done) return done.error();
+  std::vector<job_id> ids;
+  ids.reserve(done->size());
+  for (const auto& s : *done) ids.push_back(s.id);
+  return ids;
+}
+
+bool engine::ready() const { return impl_->running && !impl_->stopping; }
+
+std::vector<agent_info> engine::agents() const {
+  std::vector<agent_info> out;
+  for (const auto& [kind, entry] : impl_->catalog->kinds)
+    out.push_back({kind, entry.schema, entry.options});
+  return out;
+}
+
+caf::expected<std::vector<submission>> engine::submit_all(const std::vector<job_spec>& specs) {
   auto& m = *impl_;
   if (auto err = m.check_running()) return err;
   if (specs.empty()) return make_error(errc::invalid_request, "a batch needs at least one job");
@@ -210,10 +228,10 @@ caf::expected<std::vector<job_id>> engine::submit_batch(const std::vector<job_sp
   auto receipt = m.ask<append_receipt>(m.journal, caf::infinite, std::move(cmd));
   if (!receipt) return receipt.error();
   m.announce(*receipt);
-  std::vector<job_id> ids;
-  ids.reserve(receipt->refs.size());
-  for (const auto& ref : receipt->refs) ids.push_back(ref.id);
-  return ids;
+  std::vector<submission> out;
+  out.reserve(receipt->refs.size());
+  for (const auto& ref : receipt->refs) out.push_back({ref.id, ref.duplicate});
+  return out;
 }
 
 caf::expected<job_view> engine::submit_and_wait(const job_spec& spec,

@@ -38,6 +38,20 @@ struct engine_stats {
   std::uint64_t restarts = 0;
 };
 
+/// One accepted submit: the job's id, and whether an idempotency key matched
+/// an earlier job (then no new job was made and id is the earlier one's).
+struct submission {
+  job_id id;
+  bool duplicate = false;
+};
+
+/// A registered agent kind, as the engine runs it.
+struct agent_info {
+  std::string kind;
+  std::optional<nlohmann::json> schema;
+  agent_options options;
+};
+
 /// Criteria for listing or replaying dead letters; unset fields match all.
 struct dead_filter {
   std::string kind;
@@ -69,6 +83,15 @@ public:
 
   /// All or nothing: every spec valid and journaled in one commit, or none.
   caf::expected<std::vector<job_id>> submit_batch(const std::vector<job_spec>& specs);
+
+  /// submit_batch, telling for each job whether it was a duplicate.
+  caf::expected<std::vector<submission>> submit_all(const std::vector<job_spec>& specs);
+
+  /// True between a successful start() and the beginning of shutdown().
+  bool ready() const;
+
+  /// The registered kinds, in name order.
+  std::vector<agent_info> agents() const;
 
   /// Submits and waits until the job is terminal or the timeout passes
   /// (errc::timeout; the job goes on).

@@ -1,0 +1,266 @@
+// SPDX-License-Identifier: Apache-2.0
+// The only product file that includes httplib.h: it is heavy to compile.
+#include "hypercore/http/gateway.hpp"
+
+#include <charconv>
+#include <thread>
+
+#include <httplib.h>
+#include <spdlog/spdlog.h>
+
+#include "hypercore/core/errc.hpp"
+#include "hypercore/http/api_error.hpp"
+#include "hypercore/http/job_request.hpp"
+#include "hypercore/job_json.hpp"
+
+namespace hypercore::http {
+
+namespace {
+
+using nlohmann::json;
+
+void reply(httplib::Response& res, int status, const json& body) {
+  res.status = status;
+  res.set_content(body.dump(), "application/json");
+}
+
+void reply_error(httplib::Response& res, const api_error& err) {
+  res.status = err.status;
+  res.set_content(err.body(), "application/json");
+}
+
+std::optional<job_id> path_id(const httplib::Request& req, httplib::Response& res) {
+  auto id = job_id::parse(req.matches[1].str());
+  if (!id)
+    reply_error(res, make_api_error(400, "malformed_id",
+                                    "not a job id: '" + req.matches[1].str().substr(0, 64) + "'"));
+  return id;
+}
+
+// A query parameter as a bounded integer; nullopt (and a 400) when malformed.
+std::optional<std::int64_t> int_param(const httplib::Request& req, httplib::Response& res,
+                                      const char* name, std::int64_t fallback, std::int64_t lo,
+                                      std::int64_t hi) {
+  if (!req.has_param(name)) return fallback;
+  auto text = req.get_param_value(name);
+  std::int64_t value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc{} || end != text.data() + text.size() || value < lo || value > hi) {
+    reply_error(res, make_api_error(400, "invalid_request",
+                                    std::string{name} + " must be an integer from "
+                                      + std::to_string(lo) + " to " + std::to_string(hi)));
+    return std::nullopt;
+  }
+  return value;
+}
+
+json view_json(const job_view& v) { return to_json(v.record, v.output); }
+
+} // namespace
+
+struct gateway::impl {
+  engine& eng;
+  gateway_options opts;
+  httplib::Server server;
+  std::thread thread;
+  int bound_port = 0;
+
+  impl(engine& e, gateway_options o) : eng(e), opts(std::move(o)) {}
+
+  void routes();
+};
+
+void gateway::impl::routes() {
+  request_limits limits{opts.max_json_depth, opts.max_batch_jobs};
+  server.set_payload_max_length(opts.max_body_bytes);
+
+  server.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+    if (opts.auth_token.empty() || req.path.rfind("/v1/", 0) != 0)
+      return httplib::Server::HandlerResponse::Unhandled;
+    if (req.get_header_value("Authorization") == "Bearer " + opts.auth_token)
+      return httplib::Server::HandlerResponse::Unhandled;
+    reply_error(res, make_api_error(401, "unauthorized", "missing or wrong bearer token"));
+    return httplib::Server::HandlerResponse::Handled;
+  });
+  // httplib answers some errors itself (413, 404 for unknown paths) with an
+  // empty body: give them the JSON shape too.
+  server.set_error_handler([](const httplib::Request&, httplib::Response& res) {
+    if (!res.body.empty()) return;
+    if (res.status == 413)
+      reply_error(res, make_api_error(413, "payload_too_large", "the request body is too large"));
+    else if (res.status == 404)
+      reply_error(res, make_api_error(404, "not_found", "no such endpoint"));
+    else
+      reply_error(res, make_api_error(res.status, "invalid_request", "the request was refused"));
+  });
+  server.set_exception_handler(
+    [](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
+      std::string what = "unexpected error";
+      try {
+        if (ep) std::rethrow_exception(ep);
+      } catch (const std::exception& e) {
+        what = e.what();
+      } catch (...) {
+      }
+      spdlog::error("http: handler failed: {}", what);
+      reply_error(res, make_api_error(500, "internal", "internal error"));
+    });
+
+  server.Get("/health", [](const httplib::Request&, httplib::Response& res) {
+    reply(res, 200, {{"status", "up"}});
+  });
+  server.Get("/ready", [this](const httplib::Request&, httplib::Response& res) {
+    if (eng.ready()) reply(res, 200, {{"status", "ready"}});
+    else reply_error(res, make_api_error(503, "not_ready", "the engine is not ready"));
+  });
+
+  server.Post("/v1/jobs", [this, limits](const httplib::Request& req, httplib::Response& res) {
+    auto parsed = parse_job_request(req.body, limits);
+    if (auto* err = std::get_if<api_error>(&parsed)) return reply_error(res, *err);
+    auto spec = std::move(std::get<job_spec>(parsed));
+    spec.idempotency_key = req.get_header_value("Idempotency-Key");
+    auto done = eng.submit_all({spec});
+    if (!done) return reply_error(res, to_api_error(done.error()));
+    const auto& s = done->front();
+    reply(res, s.duplicate ? 200 : 202,
+          {{"job_id", s.id.to_string()}, {"status", s.duplicate ? "duplicate" : "pending"}});
+  });
+
+  server.Post("/v1/jobs/batch", [this, limits](const httplib::Request& req, httplib::Response& res) {
+    auto parsed = parse_batch_request(req.body, limits);
+    if (auto* err = std::get_if<api_error>(&parsed)) return reply_error(res, *err);
+    auto done = eng.submit_all(std::get<std::vector<job_spec>>(parsed));
+    if (!done) return reply_error(res, to_api_error(done.error()));
+    json ids = json::array();
+    for (const auto& s : *done) ids.push_back(s.id.to_string());
+    reply(res, 202, {{"job_ids", std::move(ids)}});
+  });
+
+  server.Get(R"(/v1/jobs/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
+    auto id = path_id(req, res);
+    if (!id) return;
+    auto view = eng.get(*id);
+    if (!view) return reply_error(res, to_api_error(view.error()));
+    reply(res, 200, view_json(*view));
+  });
+
+  server.Get(R"(/v1/jobs/([^/]+)/wait)", [this](const httplib::Request& req, httplib::Response& res) {
+    auto id = path_id(req, res);
+    if (!id) return;
+    auto timeout = int_param(req, res, "timeout_ms", 30'000, 0, opts.max_wait.count());
+    if (!timeout) return;
+    auto view = eng.wait(*id, std::chrono::milliseconds(*timeout));
+    if (view) return reply(res, 200, view_json(*view));
+    if (code_of(view.error()) != errc::timeout) return reply_error(res, to_api_error(view.error()));
+    auto current = eng.get(*id);
+    auto err = make_api_error(408, "timeout", "the job is not terminal yet");
+    if (current) err.details = view_json(*current);
+    reply_error(res, err);
+  });
+
+  server.Post(R"(/v1/jobs/([^/]+)/cancel)", [this](const httplib::Request& req, httplib::Response& res) {
+    auto id = path_id(req, res);
+    if (!id) return;
+    auto status = eng.cancel(*id);
+    if (!status) return reply_error(res, to_api_error(status.error()));
+    // "running": the job ends cancelled when its agent returns.
+    reply(res, 200, {{"job_id", id->to_string()}, {"status", std::string{to_string(*status)}},
+                     {"cancelled", *status == job_status::cancelled}});
+  });
+
+  server.Get("/v1/dead", [this](const httplib::Request& req, httplib::Response& res) {
+    auto limit = int_param(req, res, "limit", 100, 1, 1000);
+    if (!limit) return;
+    dead_filter filter{req.get_param_value("kind"), std::chrono::milliseconds(0),
+                       static_cast<std::size_t>(*limit)};
+    auto dead = eng.dead_letters(filter);
+    if (!dead) return reply_error(res, to_api_error(dead.error()));
+    json jobs = json::array();
+    for (const auto& j : *dead) jobs.push_back(to_json(j));
+    reply(res, 200, {{"jobs", std::move(jobs)}});
+  });
+
+  server.Post("/v1/dead/replay", [this](const httplib::Request& req, httplib::Response& res) {
+    auto body = json::parse(req.body.empty() ? std::string{"{}"} : req.body, nullptr, false);
+    if (body.is_discarded() || !body.is_object())
+      return reply_error(res, make_api_error(400, "invalid_json", "the body must be a JSON object"));
+    caf::expected<std::vector<job_id>> replayed{std::vector<job_id>{}};
+    if (auto ids = body.find("ids"); ids != body.end()) {
+      if (!ids->is_array() || ids->size() > opts.max_batch_jobs)
+        return reply_error(res, make_api_error(400, "invalid_request", "ids must be an array of at most "
+                                                                         + std::to_string(opts.max_batch_jobs) + " ids"));
+      std::vector<job_id> parsed;
+      for (const auto& text : *ids) {
+        auto id = text.is_string() ? job_id::parse(text.get<std::string>()) : std::nullopt;
+        if (!id) return reply_error(res, make_api_error(400, "malformed_id", "ids holds a malformed id"));
+        parsed.push_back(*id);
+      }
+      replayed = eng.replay(parsed);
+    } else {
+      dead_filter filter;
+      filter.kind = body.value("kind", std::string{});
+      auto older = body.value("older_than_ms", std::int64_t{0});
+      auto limit = body.value("limit", std::int64_t{100});
+      if (older < 0 || limit < 1 || limit > 1000)
+        return reply_error(res, make_api_error(400, "invalid_request",
+                                               "older_than_ms must be >= 0 and limit 1..1000"));
+      filter.older_than = std::chrono::milliseconds(older);
+      filter.limit = static_cast<std::size_t>(limit);
+      replayed = eng.replay(filter);
+    }
+    if (!replayed) return reply_error(res, to_api_error(replayed.error()));
+    json ids = json::array();
+    for (const auto& id : *replayed) ids.push_back(id.to_string());
+    reply(res, 200, {{"replayed", replayed->size()}, {"job_ids", std::move(ids)}});
+  });
+
+  server.Get("/v1/agents", [this](const httplib::Request&, httplib::Response& res) {
+    json kinds = json::array();
+    for (const auto& a : eng.agents()) {
+      const auto& o = a.options;
+      kinds.push_back({{"kind", a.kind},
+                       {"params_schema", a.schema ? *a.schema : json(nullptr)},
+                       {"concurrency", o.concurrency},
+                       {"timeout_ms", o.timeout.count()},
+                       {"blocking", o.blocking},
+                       {"retry", {{"base_ms", o.retry.base_ms}, {"factor", o.retry.factor},
+                                  {"cap_ms", o.retry.cap_ms}, {"max_attempts", o.retry.max_attempts}}}});
+    }
+    reply(res, 200, {{"agents", std::move(kinds)}});
+  });
+}
+
+gateway::gateway(engine& eng, gateway_options opts)
+  : impl_(std::make_unique<impl>(eng, std::move(opts))) {
+  impl_->routes();
+}
+
+gateway::~gateway() { stop(); }
+
+caf::error gateway::start() {
+  auto& m = *impl_;
+  if (m.opts.port == 0) {
+    m.bound_port = m.server.bind_to_any_port(m.opts.host);
+  } else if (m.server.bind_to_port(m.opts.host, m.opts.port)) {
+    m.bound_port = m.opts.port;
+  } else {
+    m.bound_port = -1;
+  }
+  if (m.bound_port <= 0)
+    return make_error(errc::invalid_config,
+                      "listen: cannot bind " + m.opts.host + ":" + std::to_string(m.opts.port));
+  m.thread = std::thread([&m] { m.server.listen_after_bind(); });
+  spdlog::info("http: listening on {}:{}", m.opts.host, m.bound_port);
+  return {};
+}
+
+int gateway::port() const { return impl_->bound_port; }
+
+void gateway::stop() {
+  auto& m = *impl_;
+  if (!m.thread.joinable()) return;
+  m.server.stop();
+  m.thread.join();
+}
+
+} // namespace hypercore::http

@@ -1,0 +1,54 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+// gateway: the HTTP API (v1) in front of an engine, on cpp-httplib's thread
+// pool. Owns: the listening socket and its threads. Persists: nothing; every
+// call goes through the engine. Fails: a bad request gets a JSON error with a
+// stable code (api_error.hpp) and changes nothing; an exception inside a
+// handler becomes a 500 "internal", never a crash. Binds 127.0.0.1 unless
+// told otherwise.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include <caf/error.hpp>
+
+#include "hypercore/engine.hpp"
+
+namespace hypercore::http {
+
+struct gateway_options {
+  std::string host = "127.0.0.1";
+  /// 0 picks a free port (tests); see gateway::port().
+  int port = 8080;
+  /// When set, every /v1 request needs "Authorization: Bearer TOKEN".
+  std::string auth_token;
+  std::size_t max_body_bytes = std::size_t{1} << 20;
+  std::size_t max_batch_jobs = 1000;
+  std::size_t max_json_depth = 64;
+  /// Longest long poll a client may ask for.
+  std::chrono::milliseconds max_wait{std::chrono::minutes(5)};
+};
+
+class gateway {
+public:
+  gateway(engine& eng, gateway_options opts);
+  ~gateway();
+  gateway(const gateway&) = delete;
+  gateway& operator=(const gateway&) = delete;
+
+  /// Binds and starts serving on a background thread.
+  /// Errors: invalid_config when the address cannot be bound.
+  caf::error start();
+  /// The bound port (useful with port 0).
+  int port() const;
+  /// Stops accepting and waits for the server thread.
+  void stop();
+
+private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace hypercore::http
