@@ -1,0 +1,182 @@
+// SPDX-License-Identifier: Apache-2.0
+// The HTTP API over a real server on an ephemeral 127.0.0.1 port.
+#include <thread>
+
+#include "hypercore/http/gateway.hpp"
+#include "http_client.hpp"
+#include "test_support.hpp"
+
+using namespace hypercore;
+using namespace hypercore::test;
+using nlohmann::json;
+
+namespace {
+
+struct server_fixture : engine_fixture {
+  std::unique_ptr<http::gateway> api;
+  int port = 0;
+
+  explicit server_fixture(std::string token = {}) {
+    http::gateway_options opts;
+    opts.port = 0;
+    opts.auth_token = std::move(token);
+    opts.max_body_bytes = 64 * 1024;
+    api = std::make_unique<http::gateway>(*eng, opts);
+    REQUIRE_FALSE(api->start());
+    port = api->port();
+  }
+
+  http_reply post(const std::string& path, const json& body,
+                  const std::map<std::string, std::string>& headers = {}) {
+    return http_call(port, "POST", path, body.dump(), headers);
+  }
+  http_reply get(const std::string& path) { return http_call(port, "GET", path); }
+};
+
+} // namespace
+
+TEST_CASE_METHOD(server_fixture, "a job submitted over HTTP is acknowledged, runs and can be read back",
+                 "[integration][http]") {
+  auto submitted = post("/v1/jobs", {{"kind", "echo"}, {"params", {{"hello", "world"}}}});
+  REQUIRE(submitted.status == 202);
+  auto id = submitted.json()["job_id"].get<std::string>();
+
+  auto waited = get("/v1/jobs/" + id + "/wait?timeout_ms=10000");
+  auto read = get("/v1/jobs/" + id);
+
+  REQUIRE(waited.status == 200);
+  CHECK(waited.json()["status"] == "succeeded");
+  CHECK(waited.json()["output"] == json{{"hello", "world"}});
+  CHECK(read.json()["trace_id"] == id);
+}
+
+TEST_CASE_METHOD(server_fixture, "bad requests get a JSON error with a stable code and change nothing",
+                 "[integration][http][validation]") {
+  auto before = eng->stats().records;
+
+  CHECK(http_call(port, "POST", "/v1/jobs", "{\"kind\": ").error_code() == "invalid_json");
+  CHECK(post("/v1/jobs", json::array()).error_code() == "invalid_request");
+  CHECK(post("/v1/jobs", {{"kind", 7}}).error_code() == "invalid_request");
+  CHECK(post("/v1/jobs", {{"kind", "echo"}, {"surprise", 1}}).error_code() == "invalid_request");
+  CHECK(post("/v1/jobs", {{"kind", "nope"}}).error_code() == "unknown_kind");
+  CHECK(post("/v1/jobs", {{"kind", "sleep"}, {"params", {{"ms", "x"}}}}).error_code() == "invalid_params");
+  auto huge = post("/v1/jobs", {{"kind", "echo"}, {"params", {{"blob", std::string(100'000, 'x')}}}});
+  CHECK(huge.status == 413);
+  CHECK(huge.error_code() == "payload_too_large");
+  auto deep = http_call(port, "POST", "/v1/jobs",
+                        "{\"kind\":\"echo\",\"params\":" + std::string(100, '[') + std::string(100, ']') + "}");
+  CHECK(deep.status == 413);
+  CHECK(get("/v1/jobs/not-an-id").error_code() == "malformed_id");
+  CHECK(get("/v1/jobs/01a22102-0dbc-7000-8bb6-1b7181d01026").status == 404);
+  CHECK(get("/v1/jobs/01a22102-0dbc-7000-8bb6-1b7181d01026/wait?timeout_ms=abc").error_code()
+        == "invalid_request");
+  CHECK(get("/v1/no-such-endpoint").status == 404);
+
+  CHECK(eng->stats().records == before);
+}
+
+TEST_CASE_METHOD(server_fixture, "a batch is all or nothing and names each bad entry",
+                 "[integration][http][batch]") {
+  json bad{{"jobs", json::array({{{"kind", "echo"}}, {{"kind", 1}}, {{"kind", "echo"}}})}};
+  json good{{"jobs", json::array({{{"kind", "echo"}}, {{"kind", "echo"}, {"params", {{"n", 2}}}}})}};
+  auto before = eng->stats().records;
+
+  auto refused = post("/v1/jobs/batch", bad);
+  auto after_refused = eng->stats().records;
+  auto accepted = post("/v1/jobs/batch", good);
+
+  CHECK(refused.status == 400);
+  REQUIRE(refused.json()["error"]["details"].size() == 1);
+  CHECK(refused.json()["error"]["details"][0]["index"] == 1);
+  REQUIRE(accepted.status == 202);
+  CHECK(accepted.json()["job_ids"].size() == 2);
+  CHECK(after_refused == before);
+}
+
+TEST_CASE_METHOD(server_fixture, "an Idempotency-Key returns the first job, and 409 for another body",
+                 "[integration][http][idempotency]") {
+  json body{{"kind", "echo"}, {"params", {{"n", 1}}}};
+  std::map<std::string, std::string> key{{"Idempotency-Key", "order-7"}};
+
+  auto first = post("/v1/jobs", body, key);
+  auto again = post("/v1/jobs", body, key);
+  auto other = post("/v1/jobs", {{"kind", "echo"}, {"params", {{"n", 2}}}}, key);
+
+  REQUIRE(first.status == 202);
+  CHECK(again.status == 200);
+  CHECK(again.json()["job_id"] == first.json()["job_id"]);
+  CHECK(other.status == 409);
+  CHECK(other.error_code() == "conflict");
+}
+
+TEST_CASE_METHOD(server_fixture, "concurrent duplicate submits make exactly one job",
+                 "[integration][http][idempotency]") {
+  std::vector<std::string> ids(8);
+  std::vector<std::thread> clients;
+  for (std::size_t i = 0; i < ids.size(); ++i)
+    clients.emplace_back([&, i] {
+      auto r = post("/v1/jobs", {{"kind", "echo"}}, {{"Idempotency-Key", "same"}});
+      if (r.status == 200 || r.status == 202) ids[i] = r.json()["job_id"].get<std::string>();
+    });
+  for (auto& c : clients) c.join();
+
+  for (const auto& id : ids) CHECK(id == ids.front());
+  CHECK_FALSE(ids.front().empty());
+}
+
+TEST_CASE_METHOD(server_fixture, "wait times out with 408 and the current state",
+                 "[integration][http]") {
+  auto id = post("/v1/jobs", {{"kind", "echo"}, {"delay_ms", 60000}}).json()["job_id"].get<std::string>();
+
+  auto waited = get("/v1/jobs/" + id + "/wait?timeout_ms=50");
+  auto cancelled = post("/v1/jobs/" + id + "/cancel", json::object());
+  auto again = post("/v1/jobs/" + id + "/cancel", json::object());
+
+  CHECK(waited.status == 408);
+  CHECK(waited.json()["error"]["details"]["status"] == "pending");
+  CHECK(cancelled.status == 200);
+  CHECK(cancelled.json()["status"] == "cancelled");
+  CHECK(again.status == 409);
+}
+
+TEST_CASE_METHOD(server_fixture, "dead letters are listed and replayed over HTTP",
+                 "[integration][http][dead]") {
+  auto id = post("/v1/jobs", {{"kind", "flaky"}, {"params", {{"permanent", true}}}})
+              .json()["job_id"].get<std::string>();
+  REQUIRE(get("/v1/jobs/" + id + "/wait?timeout_ms=10000").json()["status"] == "dead");
+
+  auto listed = get("/v1/dead?kind=flaky&limit=10");
+  auto replayed = post("/v1/dead/replay", {{"ids", json::array({id})}});
+  auto bad_limit = get("/v1/dead?limit=0");
+
+  REQUIRE(listed.status == 200);
+  CHECK(listed.json()["jobs"].size() == 1);
+  CHECK(replayed.json()["replayed"] == 1);
+  CHECK(bad_limit.error_code() == "invalid_request");
+}
+
+TEST_CASE_METHOD(server_fixture, "agents, health and readiness are reported", "[integration][http]") {
+  auto agents = get("/v1/agents").json()["agents"];
+
+  CHECK(get("/health").status == 200);
+  CHECK(get("/ready").status == 200);
+  REQUIRE(agents.is_array());
+  bool has_sleep_schema = false;
+  for (const auto& a : agents)
+    if (a["kind"] == "sleep") has_sleep_schema = a["params_schema"].is_object();
+  CHECK(has_sleep_schema);
+}
+
+TEST_CASE("with an auth token every /v1 request needs it", "[integration][http][auth]") {
+  server_fixture f{"s3cret"};
+
+  auto without = f.post("/v1/jobs", {{"kind", "echo"}});
+  auto wrong = f.post("/v1/jobs", {{"kind", "echo"}}, {{"Authorization", "Bearer nope"}});
+  auto right = f.post("/v1/jobs", {{"kind", "echo"}}, {{"Authorization", "Bearer s3cret"}});
+
+  CHECK(without.status == 401);
+  CHECK(without.error_code() == "unauthorized");
+  CHECK(wrong.status == 401);
+  CHECK(right.status == 202);
+  CHECK(f.get("/health").status == 200);
+}
