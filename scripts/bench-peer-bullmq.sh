@@ -7,7 +7,12 @@
 #
 # usage: scripts/bench-peer-bullmq.sh OUT_DIR [--smoke]
 #
-# Environment: BULLMQ_BENCH_ARGS  extra arguments for bench.js (e.g. "--jobs 50000")
+# Sizes: the full run uses --jobs 50000 (throughput-single: 10000) and
+# --chains 5000, half of bench.js' defaults, so that both modes finish in about
+# 10 minutes on 2 cores; --smoke uses bench.js' smoke sizes.
+#
+# Environment: BULLMQ_BENCH_ARGS  extra arguments for bench.js, after the above
+#                                 (e.g. "--jobs 100000 --chains 10000" for full size)
 #              BENCH_TMPDIR       where redis keeps its AOF (default: mktemp -d, i.e.
 #                                 $TMPDIR or /tmp); must be a real disk, not tmpfs,
 #                                 for the fsync figures to mean anything.
@@ -19,10 +24,10 @@ peer="$root/bench/peers/bullmq"
 usage() { echo "usage: $0 OUT_DIR [--smoke]" >&2; exit 2; }
 [ $# -ge 1 ] || usage
 out_dir="$1"; shift
-smoke=()
+sizes=(--jobs 50000 --chains 5000)
 for a in "$@"; do
   case "$a" in
-    --smoke) smoke=(--smoke) ;;
+    --smoke) sizes=(--smoke) ;;
     *) usage ;;
   esac
 done
@@ -105,7 +110,7 @@ for mode in always everysec; do
 
   # shellcheck disable=SC2086
   node "$peer/bench.js" --port "$redis_port" --mode "$mode" \
-    --out "$out_dir/bullmq-$mode.json" "${smoke[@]}" ${BULLMQ_BENCH_ARGS:-}
+    --out "$out_dir/bullmq-$mode.json" "${sizes[@]}" ${BULLMQ_BENCH_ARGS:-}
 
   cleanup
 done

@@ -29,6 +29,7 @@ nlohmann::json to_json(const job& j, const std::optional<std::string>& output) {
     {"created_at_ms", j.created_at_ms},
     {"run_at_ms", j.run_at_ms},
     {"updated_at_ms", j.updated_at_ms},
+    {"revision", j.revision},
   };
   if (!j.partition_key.empty()) out["partition_key"] = j.partition_key;
   if (!j.session_id.empty()) out["session_id"] = j.session_id;

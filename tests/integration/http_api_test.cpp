@@ -180,3 +180,65 @@ TEST_CASE("with an auth token every /v1 request needs it", "[integration][http][
   CHECK(right.status == 202);
   CHECK(f.get("/health").status == 200);
 }
+
+namespace {
+
+struct sse_event {
+  std::uint64_t id = 0;
+  std::string type;
+  json data;
+};
+
+std::vector<sse_event> parse_events(const std::string& text) {
+  std::vector<sse_event> out;
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    auto end = text.find("\n\n", pos);
+    if (end == std::string::npos) break;
+    auto block = text.substr(pos, end - pos);
+    pos = end + 2;
+    sse_event ev;
+    std::size_t line_start = 0;
+    while (line_start < block.size()) {
+      auto line_end = block.find('\n', line_start);
+      if (line_end == std::string::npos) line_end = block.size();
+      auto line = block.substr(line_start, line_end - line_start);
+      if (line.rfind("id: ", 0) == 0) ev.id = std::stoull(line.substr(4));
+      else if (line.rfind("event: ", 0) == 0) ev.type = line.substr(7);
+      else if (line.rfind("data: ", 0) == 0) ev.data = json::parse(line.substr(6));
+      line_start = line_end + 1;
+    }
+    if (!ev.type.empty()) out.push_back(ev);
+  }
+  return out;
+}
+
+} // namespace
+
+TEST_CASE_METHOD(server_fixture, "a job's event stream ends with its terminal state and resumes by Last-Event-ID",
+                 "[integration][http][sse]") {
+  auto id = post("/v1/jobs", {{"kind", "flaky"}, {"params", {{"fail_times", 1}}}})
+              .json()["job_id"].get<std::string>();
+
+  auto stream = http_stream(port, "/v1/jobs/" + id + "/events");
+  auto events = parse_events(stream.body);
+
+  REQUIRE(stream.status == 200);
+  REQUIRE_FALSE(events.empty());
+  CHECK(events.back().type == "succeeded");
+  CHECK(events.back().data["errors"].size() == 1);
+  for (std::size_t i = 1; i < events.size(); ++i) CHECK(events[i].id > events[i - 1].id);
+
+  SECTION("resuming after the last event sends nothing more") {
+    auto again = http_stream(port, "/v1/jobs/" + id + "/events",
+                             {{"Last-Event-ID", std::to_string(events.back().id)}});
+    CHECK(parse_events(again.body).empty());
+  }
+  SECTION("resuming from an earlier event sends the current state") {
+    auto again = http_stream(port, "/v1/jobs/" + id + "/events", {{"Last-Event-ID", "1"}});
+    auto resumed = parse_events(again.body);
+    REQUIRE(resumed.size() == 1);
+    CHECK(resumed.front().type == "succeeded");
+    CHECK(resumed.front().id == events.back().id);
+  }
+}

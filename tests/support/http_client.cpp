@@ -21,4 +21,21 @@ http_reply http_call(int port, const std::string& method, const std::string& pat
   return out;
 }
 
+http_reply http_stream(int port, const std::string& path,
+                       const std::map<std::string, std::string>& headers) {
+  httplib::Client client{"127.0.0.1", port};
+  client.set_read_timeout(60, 0);
+  httplib::Headers h;
+  for (const auto& [k, v] : headers) h.emplace(k, v);
+  http_reply out;
+  auto res = client.Get(path, h, [&](const char* data, std::size_t len) {
+    out.body.append(data, len);
+    return true;
+  });
+  if (!res) return {};
+  out.status = res->status;
+  if (out.body.empty()) out.body = res->body;
+  return out;
+}
+
 } // namespace hypercore::test

@@ -23,6 +23,11 @@ struct http_reply {
   }
 };
 
+/// Reads a whole streamed response (Server-Sent Events) until the server
+/// ends it; status 0 when it could not connect.
+http_reply http_stream(int port, const std::string& path,
+                       const std::map<std::string, std::string>& headers = {});
+
 /// Sends one request to 127.0.0.1:port; status 0 when it could not connect.
 http_reply http_call(int port, const std::string& method, const std::string& path,
                      const std::string& body = {},

@@ -121,6 +121,7 @@ struct journal_state {
                           persistence::idempotency_entry{j.id, request_digest(j), now});
       }
       assign_seq(j);
+      j.revision = 1;
       t.put_job(j);
       t.index_active(j, now);
       out.receipt.refs.push_back({j.id, j.partition, j.seq, false, scheduled_at(j, now)});
@@ -136,6 +137,7 @@ struct journal_state {
       out.err = std::move(err);
       return out;
     }
+    ++j->revision;
     t.put_job(*j);
     return out;
   }
@@ -152,6 +154,7 @@ struct journal_state {
       out.err = std::move(err);
       return out;
     }
+    ++j->revision;
     t.unindex_active(before);
     if (is_terminal(j->status)) t.index_terminal(*j);
     else t.index_active(*j, cmd.at_ms);
@@ -159,6 +162,7 @@ struct journal_state {
       t.put_result(j->id, cmd.output);
       for (auto& f : cmd.followups) {
         assign_seq(f);
+        f.revision = 1;
         t.put_job(f);
         t.index_active(f, cmd.at_ms);
         j->followups.push_back(f.id);
@@ -186,6 +190,7 @@ struct journal_state {
       if (!j || j->status != job_status::dead) continue;
       t.unindex_terminal(*j);
       if (apply_replay(*j, now)) continue;
+      ++j->revision;
       // A replayed job queues behind the jobs already waiting on its key.
       assign_seq(*j);
       t.index_active(*j, now);

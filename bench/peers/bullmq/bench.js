@@ -7,7 +7,7 @@
 //
 // Usage:
 //   node bench.js --port P --mode always|everysec --out FILE
-//                 [--jobs N] [--runs R] [--concurrency C] [--smoke]
+//                 [--jobs N] [--runs R] [--chains K] [--concurrency C] [--smoke]
 //                 [--only WORKLOAD,...]   (debugging: run only these workloads)
 //
 // Only 127.0.0.1 is ever contacted.
@@ -25,7 +25,8 @@ function usage(msg) {
   if (msg) process.stderr.write(`bench.js: ${msg}\n`);
   process.stderr.write(
     'usage: node bench.js --port P --mode always|everysec --out FILE ' +
-      '[--jobs N] [--runs R] [--concurrency C] [--smoke] [--only W1,W2]\n',
+      '[--jobs N] [--runs R] [--chains K] [--concurrency C] [--smoke] ' +
+      '[--only W1,W2]\n',
   );
   process.exit(2);
 }
@@ -37,6 +38,7 @@ function parseArgs(argv) {
     out: null,
     jobs: null,
     runs: null,
+    chains: null,
     concurrency: 50,
     smoke: false,
     only: null,
@@ -58,6 +60,7 @@ function parseArgs(argv) {
       case '--out': a.out = val(); break;
       case '--jobs': a.jobs = int(); break;
       case '--runs': a.runs = int(); break;
+      case '--chains': a.chains = int(); break;
       case '--concurrency': a.concurrency = int(); break;
       case '--smoke': a.smoke = true; break;
       case '--only': a.only = val().split(','); break;
@@ -70,6 +73,7 @@ function parseArgs(argv) {
   if (!a.out) usage('--out is required');
   if (a.jobs === null) a.jobs = a.smoke ? 500 : 100000;
   if (a.runs === null) a.runs = a.smoke ? 1 : 3;
+  if (a.chains === null) a.chains = a.smoke ? 2000 : 10000;
   return a;
 }
 
@@ -87,7 +91,7 @@ const SIZES = {
     ['latency-1k', 1000],
     ['latency-10k', 10000],
   ],
-  chains: args.smoke ? 2000 : 10000,
+  chains: args.chains,
   chainBatch: 1000,
 };
 
@@ -345,7 +349,8 @@ async function main() {
     );
   }
   log(`redis ${info.version}, appendfsync ${info.appendfsync}, ` +
-      `worker concurrency ${args.concurrency}, runs ${args.runs}, jobs ${SIZES.batchJobs}`);
+      `worker concurrency ${args.concurrency}, runs ${args.runs}, ` +
+      `jobs ${SIZES.batchJobs}, chains ${SIZES.chains}`);
 
   const workloads = [
     ['throughput-batch', () => throughputBulk('throughput-batch', SIZES.batchJobs)],

@@ -162,12 +162,14 @@ std::string encode_job(const job& j) {
     put_le(out, f.hi);
     put_le(out, f.lo);
   }
+  put_le(out, j.revision);
   return out;
 }
 
 std::optional<job> decode_job(std::string_view bytes) {
-  if (bytes.empty() || static_cast<std::uint8_t>(bytes[0]) != job_record_version)
-    return std::nullopt;
+  if (bytes.empty()) return std::nullopt;
+  auto version = static_cast<std::uint8_t>(bytes[0]);
+  if (version != 1 && version != job_record_version) return std::nullopt;
   record_reader in{bytes.substr(1)};
   job j;
   std::uint8_t status = 0;
@@ -198,6 +200,7 @@ std::optional<job> decode_job(std::string_view bytes) {
   j.followups.resize(n_followups);
   for (auto& f : j.followups)
     if (!in.read(f)) return std::nullopt;
+  if (version >= 2 && !in.read(j.revision)) return std::nullopt;
   return j;
 }
 

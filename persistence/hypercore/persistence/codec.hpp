@@ -11,7 +11,8 @@
 namespace hypercore::persistence {
 
 /// Version of the job record layout written by encode_job (docs/STORAGE.md).
-inline constexpr std::uint8_t job_record_version = 1;
+/// Version 2 appended `revision`; version 1 records still decode (revision 0).
+inline constexpr std::uint8_t job_record_version = 2;
 
 /// Encodes a job as a versioned binary record.
 std::string encode_job(const job& j);

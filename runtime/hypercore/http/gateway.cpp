@@ -2,6 +2,7 @@
 // The only product file that includes httplib.h: it is heavy to compile.
 #include "hypercore/http/gateway.hpp"
 
+#include <atomic>
 #include <charconv>
 #include <thread>
 
@@ -64,14 +65,89 @@ struct gateway::impl {
   httplib::Server server;
   std::thread thread;
   int bound_port = 0;
+  std::atomic<std::size_t> open_streams{0};
+
+  void stream_events(const httplib::Request& req, httplib::Response& res);
 
   impl(engine& e, gateway_options o) : eng(e), opts(std::move(o)) {}
 
   void routes();
 };
 
+// Server-Sent Events for one job: an event (id = the job's revision) each
+// time a transition becomes durable, carrying the whole job, ending with the
+// terminal one. The stream polls the store every 20 ms, so transitions closer
+// together than that arrive as one event whose record shows both (attempts
+// and error history are complete in every event). Reconnecting with
+// Last-Event-ID skips what the client has seen.
+void gateway::impl::stream_events(const httplib::Request& req, httplib::Response& res) {
+  auto id = path_id(req, res);
+  if (!id) return;
+  auto first = eng.get(*id);
+  if (!first) return reply_error(res, to_api_error(first.error()));
+  std::uint64_t last_seen = 0;
+  if (req.has_header("Last-Event-ID")) {
+    auto text = req.get_header_value("Last-Event-ID");
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), last_seen);
+    if (ec != std::errc{} || end != text.data() + text.size())
+      return reply_error(res, make_api_error(400, "invalid_request", "Last-Event-ID must be an event id"));
+  }
+  if (open_streams.fetch_add(1) >= opts.max_streams) {
+    --open_streams;
+    res.set_header("Retry-After", "1");
+    return reply_error(res, make_api_error(503, "overloaded", "too many open event streams"));
+  }
+  struct cursor {
+    std::uint64_t last_seen;
+    std::chrono::steady_clock::time_point until;
+    std::chrono::steady_clock::time_point heartbeat;
+  };
+  auto now = std::chrono::steady_clock::now();
+  auto state = std::make_shared<cursor>(cursor{last_seen, now + opts.max_wait, now});
+  auto job = *id;
+  res.set_header("Cache-Control", "no-cache");
+  res.set_chunked_content_provider(
+    "text/event-stream",
+    [this, job, state](std::size_t, httplib::DataSink& sink) {
+      while (sink.is_writable()) {
+        auto view = eng.get(job);
+        if (!view) {
+          sink.done();
+          return true;
+        }
+        const auto& r = view->record;
+        bool terminal = is_terminal(r.status);
+        if (r.revision > state->last_seen) {
+          state->last_seen = r.revision;
+          auto event = "id: " + std::to_string(r.revision) + "\nevent: "
+                       + std::string{to_string(r.status)} + "\ndata: " + view_json(*view).dump()
+                       + "\n\n";
+          sink.write(event.data(), event.size());
+          if (terminal) sink.done();
+          return true;
+        }
+        auto now = std::chrono::steady_clock::now();
+        if (terminal || now >= state->until) {
+          sink.done();
+          return true;
+        }
+        if (now - state->heartbeat > std::chrono::seconds(15)) {
+          state->heartbeat = now;
+          static constexpr char ping[] = ": keep-alive\n\n";
+          sink.write(ping, sizeof ping - 1);
+          return true;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
+      return false;
+    },
+    [this](bool) { --open_streams; });
+}
+
 void gateway::impl::routes() {
   request_limits limits{opts.max_json_depth, opts.max_batch_jobs};
+  auto threads = opts.threads;
+  server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   server.set_payload_max_length(opts.max_body_bytes);
 
   server.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
@@ -156,6 +232,10 @@ void gateway::impl::routes() {
     auto err = make_api_error(408, "timeout", "the job is not terminal yet");
     if (current) err.details = view_json(*current);
     reply_error(res, err);
+  });
+
+  server.Get(R"(/v1/jobs/([^/]+)/events)", [this](const httplib::Request& req, httplib::Response& res) {
+    stream_events(req, res);
   });
 
   server.Post(R"(/v1/jobs/([^/]+)/cancel)", [this](const httplib::Request& req, httplib::Response& res) {

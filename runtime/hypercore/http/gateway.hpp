@@ -27,8 +27,13 @@ struct gateway_options {
   std::size_t max_body_bytes = std::size_t{1} << 20;
   std::size_t max_batch_jobs = 1000;
   std::size_t max_json_depth = 64;
-  /// Longest long poll a client may ask for.
+  /// Longest long poll a client may ask for, and longest event stream
+  /// (a client reconnects with Last-Event-ID to go on).
   std::chrono::milliseconds max_wait{std::chrono::minutes(5)};
+  /// Server threads; each open event stream holds one.
+  std::size_t threads = 32;
+  /// Event streams open at once; more get 503 "overloaded".
+  std::size_t max_streams = 16;
 };
 
 class gateway {

@@ -75,6 +75,9 @@ struct job {
   std::vector<error_entry> errors;
   /// Ids of the follow-up jobs it emitted on success.
   std::vector<job_id> followups;
+  /// Bumped by every durable transition (1 when journaled): the event id of
+  /// the job's live stream.
+  std::uint64_t revision = 0;
 };
 
 template <class Inspector>
@@ -83,7 +86,7 @@ typename Inspector::result_type inspect(Inspector& f, job& x) {
            x.session_id, x.idempotency_key, x.trace_id, x.parent_id, x.status,
            x.priority, x.attempts, x.max_attempts, x.depth, x.partition, x.seq,
            x.created_at_ms, x.run_at_ms, x.updated_at_ms, x.finished_at_ms,
-           x.errors, x.followups);
+           x.errors, x.followups, x.revision);
 }
 
 /// A job's output as stored in the results table.
