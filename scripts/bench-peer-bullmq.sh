@@ -48,8 +48,14 @@ out_dir="$(cd "$out_dir" && pwd)"
 
 redis_pid=""
 redis_port=""
+bench_pid=""
 tmp=""
 cleanup() {
+  if [ -n "$bench_pid" ] && kill -0 "$bench_pid" 2>/dev/null; then
+    kill "$bench_pid" 2>/dev/null || true
+    wait "$bench_pid" 2>/dev/null || true
+  fi
+  bench_pid=""
   if [ -n "$redis_pid" ] && kill -0 "$redis_pid" 2>/dev/null; then
     redis-cli -h 127.0.0.1 -p "$redis_port" shutdown nosave >/dev/null 2>&1 || true
     for _ in $(seq 50); do kill -0 "$redis_pid" 2>/dev/null || break; sleep 0.1; done
@@ -108,9 +114,14 @@ for mode in always everysec; do
     exit 1
   fi
 
+  # In the background + wait, so that a TERM/INT to this script runs the
+  # traps at once (stopping bench.js and redis) instead of after bench.js.
   # shellcheck disable=SC2086
   node "$peer/bench.js" --port "$redis_port" --mode "$mode" \
-    --out "$out_dir/bullmq-$mode.json" "${sizes[@]}" ${BULLMQ_BENCH_ARGS:-}
+    --out "$out_dir/bullmq-$mode.json" "${sizes[@]}" ${BULLMQ_BENCH_ARGS:-} &
+  bench_pid=$!
+  wait "$bench_pid"
+  bench_pid=""
 
   cleanup
 done

@@ -207,6 +207,22 @@ caf::expected<std::vector<submission>> engine::submit_all(const std::vector<job_
   if (specs.size() > m.cfg.max_batch_jobs)
     return make_error(errc::payload_too_large,
                       "a batch holds at most " + std::to_string(m.cfg.max_batch_jobs) + " jobs");
+  if (m.cfg.max_pending_jobs > 0) {
+    // Two O(1) counts from LMDB's page headers: cheap enough per submit.
+    std::uint64_t pending = 0;
+    try {
+      read_txn txn{*m.env};
+      job_tables t{*m.env, txn.get()};
+      pending = t.count(t.dbs().pending) + t.count(t.dbs().scheduled);
+    } catch (const std::exception& e) {
+      return make_error(errc::storage_failure, e.what());
+    }
+    if (pending + specs.size() > m.cfg.max_pending_jobs)
+      return make_error(errc::overloaded, std::to_string(pending)
+                                            + " jobs are pending; the limit is "
+                                            + std::to_string(m.cfg.max_pending_jobs)
+                                            + ". Retry later.");
+  }
   append_jobs cmd;
   cmd.jobs.reserve(specs.size());
   auto now = now_ms();

@@ -24,6 +24,9 @@ struct engine_config {
   std::size_t max_params_bytes = 1 << 20;
   std::size_t max_json_depth = 64;
   std::size_t max_batch_jobs = 10'000;
+  /// Backpressure: submits are refused with errc::overloaded while this many
+  /// jobs are pending (waiting or scheduled) in the store. 0 turns it off.
+  std::size_t max_pending_jobs = 5'000'000;
   std::uint32_t max_chain_depth = 32;
   /// Terminal jobs and results are removed this long after they finished.
   std::chrono::milliseconds retention = std::chrono::hours(24 * 7);

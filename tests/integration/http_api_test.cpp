@@ -242,3 +242,23 @@ TEST_CASE_METHOD(server_fixture, "a job's event stream ends with its terminal st
     CHECK(resumed.front().id == events.back().id);
   }
 }
+
+TEST_CASE("past the pending high-water mark submits get 503 overloaded with Retry-After",
+          "[integration][http][backpressure]") {
+  engine_fixture f{4, [](engine_config& c) { c.max_pending_jobs = 5; }};
+  http::gateway api{*f.eng, [] {
+    http::gateway_options o;
+    o.port = 0;
+    return o;
+  }()};
+  REQUIRE_FALSE(api.start());
+  json delayed{{"kind", "echo"}, {"delay_ms", 60000}};
+  for (int i = 0; i < 5; ++i)
+    REQUIRE(http_call(api.port(), "POST", "/v1/jobs", delayed.dump()).status == 202);
+
+  auto refused = http_call(api.port(), "POST", "/v1/jobs", delayed.dump());
+
+  CHECK(refused.status == 503);
+  CHECK(refused.error_code() == "overloaded");
+  CHECK(refused.headers.count("Retry-After") == 1);
+}

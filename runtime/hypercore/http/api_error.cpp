@@ -30,6 +30,7 @@ api_error to_api_error(const caf::error& err) {
     case errc::timeout: return {408, "timeout", message, nullptr};
     case errc::conflict: return {409, "conflict", message, nullptr};
     case errc::invalid_request: return {400, "invalid_request", message, nullptr};
+    case errc::overloaded: return {503, "overloaded", message, nullptr};
     case errc::not_running: return {503, "not_ready", message, nullptr};
     case errc::invalid_config: return {400, "invalid_request", message, nullptr};
     case errc::storage_failure:

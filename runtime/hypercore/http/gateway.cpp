@@ -27,6 +27,7 @@ void reply(httplib::Response& res, int status, const json& body) {
 
 void reply_error(httplib::Response& res, const api_error& err) {
   res.status = err.status;
+  if (err.code == "overloaded" && !res.has_header("Retry-After")) res.set_header("Retry-After", "1");
   res.set_content(err.body(), "application/json");
 }
 

@@ -27,6 +27,7 @@ std::string_view to_string(errc x) {
     case errc::invalid_config: return "invalid_config";
     case errc::not_running: return "not_running";
     case errc::invalid_request: return "invalid_request";
+    case errc::overloaded: return "overloaded";
   }
   return "unknown_error";
 }

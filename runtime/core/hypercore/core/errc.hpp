@@ -49,6 +49,9 @@ enum class errc : std::uint8_t {
   not_running = 17,
   /// The request is malformed in a way not covered above.
   invalid_request = 18,
+  /// Too much work is pending: the submit was refused to bound memory and
+  /// disk; retry later.
+  overloaded = 19,
 };
 
 std::string_view to_string(errc x);
