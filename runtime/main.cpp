@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // hypercore: the command-line entry point: `serve` runs the engine behind
-// the HTTP API; `export` dumps a store as JSON lines.
+// the HTTP API; `export` dumps a store as JSON lines; submit, job, wait,
+// cancel and dead are the HTTP client (cli/client_commands.hpp).
 #include <csignal>
 #include <iostream>
 
@@ -9,6 +10,7 @@
 
 #include "hypercore/agents/builtin.hpp"
 #include "hypercore/agents/rag.hpp"
+#include "hypercore/cli/client_commands.hpp"
 #include "hypercore/core/errc.hpp"
 #include "hypercore/engine.hpp"
 #include "hypercore/exporter.hpp"
@@ -97,8 +99,11 @@ int main(int argc, char** argv) {
   auto* exp = app.add_subcommand("export", "Write every job, result and dead letter as JSON lines");
   exp->add_option("--data-dir", data_dir, "Data directory of the store")->capture_default_str();
 
+  hypercore::cli::client_commands client{app};
+
   CLI11_PARSE(app, argc, argv);
 
+  if (auto code = client.run(); code >= 0) return code;
   if (srv->parsed()) return serve(data_dir, listen, partitions, auth_token);
   if (exp->parsed()) {
     auto written = hypercore::export_jobs(data_dir, std::cout);

@@ -115,3 +115,47 @@ TEST_CASE("kill -9 of the server mid-burst loses no acknowledged submit and dupl
   for (const auto& id : acked) CHECK(ids.count(id) == 1);
   CHECK(ids.size() <= acked.size() + 8);
 }
+
+namespace {
+
+struct command_result {
+  int exit_code = -1;
+  std::string out;
+};
+
+command_result run_command(const std::string& cmd) {
+  command_result r;
+  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
+  REQUIRE(p != nullptr);
+  char buf[4096];
+  while (std::fgets(buf, sizeof buf, p) != nullptr) r.out += buf;
+  int status = pclose(p);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+} // namespace
+
+TEST_CASE("the command-line client talks to a running server and exits non-zero on errors",
+          "[crash][cli]") {
+  temp_dir dir;
+  auto server = start_server(dir.str());
+  const char* bin_env = std::getenv("HYPERCORE_BIN");
+  std::string bin = bin_env != nullptr ? bin_env : "./bin/hypercore";
+  auto url = " --url http://127.0.0.1:" + std::to_string(server.port);
+
+  auto done = run_command(bin + " submit --kind echo --params '{\"n\":5}' --wait" + url);
+  auto unknown = run_command(bin + " submit --kind nope" + url);
+  auto malformed = run_command(bin + " job not-an-id" + url);
+
+  kill_server(server, SIGTERM);
+  REQUIRE(done.exit_code == 0);
+  auto job = nlohmann::json::parse(done.out, nullptr, false);
+  REQUIRE(job.is_object());
+  CHECK(job["status"] == "succeeded");
+  CHECK(job["output"] == nlohmann::json{{"n", 5}});
+  CHECK(unknown.exit_code == 1);
+  CHECK(unknown.out.find("unknown_kind") != std::string::npos);
+  CHECK(malformed.exit_code == 1);
+  CHECK(malformed.out.find("malformed_id") != std::string::npos);
+}
