@@ -33,7 +33,7 @@ bool split_listen(const std::string& listen, std::string& host, int& port) {
 }
 
 int serve(const std::string& data_dir, const std::string& listen, std::uint16_t partitions,
-          const std::string& auth_token) {
+          const std::string& auth_token, double kind_rate, double session_rate) {
   using namespace hypercore;
   http::gateway_options gw;
   if (!split_listen(listen, gw.host, gw.port)) {
@@ -41,6 +41,9 @@ int serve(const std::string& data_dir, const std::string& listen, std::uint16_t 
     return 2;
   }
   gw.auth_token = auth_token;
+  // A burst of one second's worth of tokens (at least one).
+  gw.kind_rate = {kind_rate, std::max(1.0, kind_rate)};
+  gw.session_rate = {session_rate, std::max(1.0, session_rate)};
   // Block the shutdown signals before any thread starts, so every thread
   // inherits the mask and only sigwait below sees them.
   sigset_t signals;
@@ -95,6 +98,14 @@ int main(int argc, char** argv) {
     ->capture_default_str()
     ->check(CLI::Range(1, 1024));
   srv->add_option("--auth-token", auth_token, "Require 'Authorization: Bearer TOKEN' on /v1");
+  double kind_rate = 0, session_rate = 0;
+  srv->add_option("--rate-per-kind", kind_rate, "Submits per second per kind (0: no limit)")
+    ->capture_default_str()
+    ->check(CLI::NonNegativeNumber);
+  srv->add_option("--rate-per-session", session_rate,
+                  "Submits per second per session (0: no limit)")
+    ->capture_default_str()
+    ->check(CLI::NonNegativeNumber);
 
   auto* exp = app.add_subcommand("export", "Write every job, result and dead letter as JSON lines");
   exp->add_option("--data-dir", data_dir, "Data directory of the store")->capture_default_str();
@@ -104,7 +115,8 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   if (auto code = client.run(); code >= 0) return code;
-  if (srv->parsed()) return serve(data_dir, listen, partitions, auth_token);
+  if (srv->parsed())
+    return serve(data_dir, listen, partitions, auth_token, kind_rate, session_rate);
   if (exp->parsed()) {
     auto written = hypercore::export_jobs(data_dir, std::cout);
     if (!written) {

@@ -262,3 +262,27 @@ TEST_CASE("past the pending high-water mark submits get 503 overloaded with Retr
   CHECK(refused.error_code() == "overloaded");
   CHECK(refused.headers.count("Retry-After") == 1);
 }
+
+TEST_CASE("a kind over its rate gets 429 with Retry-After and X-RateLimit headers",
+          "[integration][http][rate]") {
+  engine_fixture f;
+  http::gateway_options o;
+  o.port = 0;
+  o.kind_rate = {0.5, 2}; // a burst of 2, then one token every 2 s
+  http::gateway api{*f.eng, o};
+  REQUIRE_FALSE(api.start());
+  json body{{"kind", "echo"}};
+
+  auto first = http_call(api.port(), "POST", "/v1/jobs", body.dump());
+  auto second = http_call(api.port(), "POST", "/v1/jobs", body.dump());
+  auto third = http_call(api.port(), "POST", "/v1/jobs", body.dump());
+  auto other_kind = http_call(api.port(), "POST", "/v1/jobs", json{{"kind", "flaky"}}.dump());
+
+  CHECK(first.status == 202);
+  CHECK(second.status == 202);
+  CHECK(third.status == 429);
+  CHECK(third.error_code() == "rate_limited");
+  CHECK(third.headers.count("Retry-After") == 1);
+  CHECK(third.headers["X-RateLimit-Limit"] == "2");
+  CHECK(other_kind.status == 202);
+}

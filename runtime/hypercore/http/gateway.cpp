@@ -67,6 +67,10 @@ struct gateway::impl {
   std::thread thread;
   int bound_port = 0;
   std::atomic<std::size_t> open_streams{0};
+  rate_limiter limiter{opts.kind_rate, opts.session_rate};
+
+  /// Applies the rate limits to a batch of specs; false (and a 429) when refused.
+  bool admit_rates(const std::vector<job_spec>& specs, httplib::Response& res);
 
   void stream_events(const httplib::Request& req, httplib::Response& res);
 
@@ -145,6 +149,25 @@ void gateway::impl::stream_events(const httplib::Request& req, httplib::Response
     [this](bool) { --open_streams; });
 }
 
+bool gateway::impl::admit_rates(const std::vector<job_spec>& specs, httplib::Response& res) {
+  if (!limiter.enabled()) return true;
+  auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+               .count();
+  rate_decision last;
+  for (const auto& s : specs) {
+    last = limiter.admit(s.kind, s.session_id, now);
+    if (!last.allowed) break;
+  }
+  res.set_header("X-RateLimit-Limit", std::to_string(static_cast<std::int64_t>(last.limit)));
+  res.set_header("X-RateLimit-Remaining", std::to_string(static_cast<std::int64_t>(last.remaining)));
+  if (last.allowed) return true;
+  auto seconds = (last.retry_after.count() + 999) / 1000;
+  res.set_header("Retry-After", std::to_string(std::max<std::int64_t>(1, seconds)));
+  reply_error(res, make_api_error(429, "rate_limited", "rate limit exceeded; retry later"));
+  return false;
+}
+
 void gateway::impl::routes() {
   request_limits limits{opts.max_json_depth, opts.max_batch_jobs};
   auto threads = opts.threads;
@@ -196,6 +219,7 @@ void gateway::impl::routes() {
     if (auto* err = std::get_if<api_error>(&parsed)) return reply_error(res, *err);
     auto spec = std::move(std::get<job_spec>(parsed));
     spec.idempotency_key = req.get_header_value("Idempotency-Key");
+    if (!admit_rates({spec}, res)) return;
     auto done = eng.submit_all({spec});
     if (!done) return reply_error(res, to_api_error(done.error()));
     const auto& s = done->front();
@@ -206,6 +230,7 @@ void gateway::impl::routes() {
   server.Post("/v1/jobs/batch", [this, limits](const httplib::Request& req, httplib::Response& res) {
     auto parsed = parse_batch_request(req.body, limits);
     if (auto* err = std::get_if<api_error>(&parsed)) return reply_error(res, *err);
+    if (!admit_rates(std::get<std::vector<job_spec>>(parsed), res)) return;
     auto done = eng.submit_all(std::get<std::vector<job_spec>>(parsed));
     if (!done) return reply_error(res, to_api_error(done.error()));
     json ids = json::array();

@@ -15,6 +15,7 @@
 #include <caf/error.hpp>
 
 #include "hypercore/engine.hpp"
+#include "hypercore/http/rate_limiter.hpp"
 
 namespace hypercore::http {
 
@@ -34,6 +35,9 @@ struct gateway_options {
   std::size_t threads = 32;
   /// Event streams open at once; more get 503 "overloaded".
   std::size_t max_streams = 16;
+  /// Token-bucket rate limits on submits (off while rate_per_s is 0).
+  bucket_config kind_rate;
+  bucket_config session_rate;
 };
 
 class gateway {
