@@ -12,14 +12,6 @@ using namespace hypercore::test;
 
 namespace {
 
-std::size_t anon_rss_bytes() {
-  std::ifstream status{"/proc/self/status"};
-  std::string line;
-  while (std::getline(status, line))
-    if (line.rfind("RssAnon:", 0) == 0) return std::stoull(line.substr(8)) * 1024;
-  return 0;
-}
-
 // Writes `count` pending echo jobs straight into the store, as a previous
 // process would have left them; returns the first job of partition 0.
 job_id write_backlog(const std::string& dir, std::uint16_t partitions, std::size_t count) {

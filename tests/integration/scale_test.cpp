@@ -1,24 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // Many jobs: no deadlock, and memory bounded by the partition windows.
-#include <fstream>
-
 #include "test_support.hpp"
 
 using namespace hypercore;
 using namespace hypercore::test;
-
-namespace {
-
-/// Anonymous resident memory (heap, stacks), excluding LMDB's file mapping.
-std::size_t anon_rss_bytes() {
-  std::ifstream status{"/proc/self/status"};
-  std::string line;
-  while (std::getline(status, line))
-    if (line.rfind("RssAnon:", 0) == 0) return std::stoull(line.substr(8)) * 1024;
-  return 0;
-}
-
-} // namespace
 
 TEST_CASE("1,000 jobs over 10 concurrent agents finish without deadlock", "[integration][scale]") {
   engine_fixture f{10};

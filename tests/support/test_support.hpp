@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <random>
 #include <string>
@@ -40,6 +41,16 @@ public:
 private:
   std::filesystem::path path_;
 };
+
+/// Anonymous resident memory (heap, stacks), excluding LMDB's file mapping,
+/// whose pages would otherwise count as the store grows.
+inline std::size_t anon_rss_bytes() {
+  std::ifstream status{"/proc/self/status"};
+  std::string line;
+  while (std::getline(status, line))
+    if (line.rfind("RssAnon:", 0) == 0) return std::stoull(line.substr(8)) * 1024;
+  return 0;
+}
 
 inline engine_config test_config(const std::string& dir) {
   engine_config cfg;
