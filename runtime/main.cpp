@@ -71,7 +71,7 @@ int serve(const std::string& data_dir, const std::string& listen, std::uint16_t 
   std::cout << "hypercore: serving on http://" << gw.host << ':' << api.port()
             << " (data in " << data_dir << ")\n"
             << "submit a job:  curl -s -X POST http://" << gw.host << ':' << api.port()
-            << "/v1/jobs -d '{\"kind\":\"echo\",\"params\":{\"hello\":\"world\"}}'\n"
+            << "/v1/jobs -H 'Content-Type: application/json' -d '{\"kind\":\"echo\",\"params\":{\"hello\":\"world\"}}'\n"
             << std::flush;
   int sig = 0;
   sigwait(&signals, &sig);
@@ -91,21 +91,31 @@ int main(int argc, char** argv) {
   std::string listen = "127.0.0.1:8080";
   std::string auth_token;
   std::uint16_t partitions = 8;
+  // Each setting comes from a flag, else HYPERCORE_<NAME>, else its
+  // default. A bad value stops start-up with a message naming it.
   auto* srv = app.add_subcommand("serve", "Run the engine behind the HTTP API");
-  srv->add_option("--data-dir", data_dir, "Data directory of the store")->capture_default_str();
-  srv->add_option("--listen", listen, "HOST:PORT to bind")->capture_default_str();
+  srv->add_option("--data-dir", data_dir, "Data directory of the store")
+    ->capture_default_str()
+    ->envname("HYPERCORE_DATA_DIR");
+  srv->add_option("--listen", listen, "HOST:PORT to bind")
+    ->capture_default_str()
+    ->envname("HYPERCORE_LISTEN");
   srv->add_option("--partitions", partitions, "Partitions (fixed when the store is created)")
     ->capture_default_str()
-    ->check(CLI::Range(1, 1024));
-  srv->add_option("--auth-token", auth_token, "Require 'Authorization: Bearer TOKEN' on /v1");
+    ->check(CLI::Range(1, 1024))
+    ->envname("HYPERCORE_PARTITIONS");
+  srv->add_option("--auth-token", auth_token, "Require 'Authorization: Bearer TOKEN' on /v1")
+    ->envname("HYPERCORE_AUTH_TOKEN");
   double kind_rate = 0, session_rate = 0;
   srv->add_option("--rate-per-kind", kind_rate, "Submits per second per kind (0: no limit)")
     ->capture_default_str()
-    ->check(CLI::NonNegativeNumber);
+    ->check(CLI::NonNegativeNumber)
+    ->envname("HYPERCORE_RATE_PER_KIND");
   srv->add_option("--rate-per-session", session_rate,
                   "Submits per second per session (0: no limit)")
     ->capture_default_str()
-    ->check(CLI::NonNegativeNumber);
+    ->check(CLI::NonNegativeNumber)
+    ->envname("HYPERCORE_RATE_PER_SESSION");
 
   auto* exp = app.add_subcommand("export", "Write every job, result and dead letter as JSON lines");
   exp->add_option("--data-dir", data_dir, "Data directory of the store")->capture_default_str();

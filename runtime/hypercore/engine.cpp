@@ -16,6 +16,7 @@
 #include "hypercore/actors/janitor.hpp"
 #include "hypercore/actors/journal.hpp"
 #include "hypercore/actors/partition.hpp"
+#include "hypercore/actors/session_store.hpp"
 #include "hypercore/core/clock.hpp"
 #include "hypercore/core/errc.hpp"
 #include "hypercore/persistence/codec.hpp"
@@ -38,6 +39,7 @@ struct engine::impl {
   std::vector<caf::actor> partitions;
   std::map<std::string, caf::actor> pools;
   caf::actor janitor;
+  caf::actor sessions;
   std::atomic<bool> running{false};
   std::atomic<bool> stopping{false};
 
@@ -170,6 +172,9 @@ caf::error engine::start() {
   jan.interval = m.cfg.janitor_interval;
   jan.batch = m.cfg.janitor_batch;
   m.janitor = spawn_janitor(*m.sys, m.journal, m.env, jan);
+  session_options sess;
+  sess.max_data_bytes = m.cfg.max_params_bytes;
+  m.sessions = spawn_session_store(*m.sys, m.journal, m.env, sess);
   m.running = true;
   spdlog::info("hypercore: started on {} with {} partitions and {} agent kinds",
                m.cfg.data_dir, m.cfg.partitions, m.pools.size());
@@ -333,36 +338,67 @@ caf::expected<std::vector<job_id>> engine::replay(const dead_filter& filter) {
   return replay(ids);
 }
 
+namespace {
+
+caf::expected<session_view> to_view(caf::expected<session_record> r) {
+  if (!r) return r.error();
+  auto data = nlohmann::json::parse(r->data, nullptr, false);
+  if (data.is_discarded()) data = nlohmann::json::object();
+  return session_view{std::move(r->id), std::move(data), r->expires_at_ms};
+}
+
+} // namespace
+
 caf::expected<std::string> engine::create_session(const nlohmann::json& data,
                                                   std::chrono::seconds ttl) {
   auto& m = *impl_;
   if (auto err = m.check_running()) return err;
-  auto text = data.dump();
-  if (text.size() > m.cfg.max_params_bytes)
-    return make_error(errc::payload_too_large, "session data exceeds the params size limit");
-  auto id = job_id::generate().to_string();
-  put_session cmd{id, std::move(text), now_ms() + ttl.count() * 1000};
-  auto written = m.ask<std::uint64_t>(m.journal, caf::infinite, std::move(cmd));
-  if (!written) return written.error();
-  return id;
+  put_session cmd{{}, data.dump(), std::chrono::duration_cast<std::chrono::milliseconds>(ttl).count(),
+                  false, false};
+  auto created = m.ask<session_record>(m.sessions, caf::infinite, std::move(cmd));
+  if (!created) return created.error();
+  return created->id;
+}
+
+caf::expected<session_view> engine::session(const std::string& id) {
+  auto& m = *impl_;
+  if (!m.running) return make_error(errc::not_running, "the engine is not running");
+  return to_view(m.ask<session_record>(m.sessions, caf::infinite, get_atom::value, id));
+}
+
+caf::expected<session_view> engine::update_session(const std::string& id,
+                                                   const std::optional<nlohmann::json>& data,
+                                                   std::optional<std::chrono::seconds> ttl) {
+  auto& m = *impl_;
+  if (auto err = m.check_running()) return err;
+  put_session cmd;
+  cmd.id = id;
+  cmd.update = true;
+  cmd.keep_data = !data.has_value();
+  if (data) cmd.data = data->dump();
+  if (ttl) cmd.expires_at_ms = std::chrono::duration_cast<std::chrono::milliseconds>(*ttl).count();
+  if (ttl && cmd.expires_at_ms == 0)
+    return make_error(errc::invalid_request, "ttl must be at least 1 second");
+  return to_view(m.ask<session_record>(m.sessions, caf::infinite, std::move(cmd)));
+}
+
+caf::error engine::delete_session(const std::string& id) {
+  auto& m = *impl_;
+  if (auto err = m.check_running()) return err;
+  auto removed = m.ask<std::uint64_t>(m.sessions, caf::infinite, delete_atom::value, id);
+  return removed ? caf::error{} : removed.error();
+}
+
+caf::expected<std::uint64_t> engine::sweep_sessions() {
+  auto& m = *impl_;
+  if (!m.running) return make_error(errc::not_running, "the engine is not running");
+  return m.ask<std::uint64_t>(m.sessions, caf::infinite, sweep_atom::value);
 }
 
 std::optional<nlohmann::json> engine::session_data(const std::string& id) {
-  auto& m = *impl_;
-  if (!m.running) return std::nullopt;
-  try {
-    read_txn txn{*m.env};
-    job_tables t{*m.env, txn.get()};
-    auto record = t.get_session(id);
-    if (!record || record->size() < 8) return std::nullopt;
-    if (static_cast<std::int64_t>(persistence::get_be64(record->data())) <= now_ms())
-      return std::nullopt;
-    auto data = nlohmann::json::parse(record->substr(8), nullptr, false);
-    if (data.is_discarded()) return std::nullopt;
-    return data;
-  } catch (const std::exception&) {
-    return std::nullopt;
-  }
+  auto found = session(id);
+  if (!found) return std::nullopt;
+  return found->data;
 }
 
 caf::expected<std::uint64_t> engine::purge_expired() {
@@ -422,11 +458,13 @@ void engine::shutdown(std::chrono::milliseconds deadline) {
     for (auto& [kind, pool] : m.pools) self->send_exit(pool, caf::exit_reason::kill);
     for (auto& p : m.partitions) self->send_exit(p, caf::exit_reason::kill);
     self->send_exit(m.janitor, caf::exit_reason::kill);
+    self->send_exit(m.sessions, caf::exit_reason::kill);
     self->send_exit(m.journal, caf::exit_reason::kill);
   }
   m.pools.clear();
   m.partitions.clear();
   m.janitor = nullptr;
+  m.sessions = nullptr;
   m.journal = nullptr;
   m.sys.reset(); // waits for every actor, detached workers included
   m.env.reset();

@@ -45,6 +45,13 @@ struct submission {
   bool duplicate = false;
 };
 
+/// A live session.
+struct session_view {
+  std::string id;
+  nlohmann::json data;
+  std::int64_t expires_at_ms = 0;
+};
+
 /// A registered agent kind, as the engine runs it.
 struct agent_info {
   std::string kind;
@@ -110,15 +117,27 @@ public:
   /// over any retry. Errors: not_found, invalid_transition (already terminal).
   caf::expected<job_status> cancel(const job_id& id);
 
-  /// Dead letters matching the filter, oldest first.
+  /// Dead letters matching the filter, in id (creation) order.
   caf::expected<std::vector<job>> dead_letters(const dead_filter& filter);
   /// Replays dead jobs: same id and history, fresh attempt count.
   caf::expected<std::vector<job_id>> replay(const std::vector<job_id>& ids);
   caf::expected<std::vector<job_id>> replay(const dead_filter& filter);
 
-  /// Creates a session whose data agents read and write through their context.
+  /// Creates a session whose data agents read and write through their
+  /// context; returns its id. Errors: invalid_request (ttl outside 1 s to
+  /// 30 days), payload_too_large.
   caf::expected<std::string> create_session(const nlohmann::json& data,
                                             std::chrono::seconds ttl);
+  /// A live session; errc::not_found when unknown or expired.
+  caf::expected<session_view> session(const std::string& id);
+  /// Replaces a live session's data and/or restarts its TTL from now.
+  caf::expected<session_view> update_session(const std::string& id,
+                                             const std::optional<nlohmann::json>& data,
+                                             std::optional<std::chrono::seconds> ttl);
+  /// Removes a session. Errors: not_found.
+  caf::error delete_session(const std::string& id);
+  /// Removes expired sessions now (the store also does so every minute).
+  caf::expected<std::uint64_t> sweep_sessions();
   /// A live session's data; nullopt when unknown or expired.
   std::optional<nlohmann::json> session_data(const std::string& id);
 

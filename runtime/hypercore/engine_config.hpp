@@ -25,7 +25,8 @@ struct engine_config {
   std::size_t max_json_depth = 64;
   std::size_t max_batch_jobs = 10'000;
   /// Backpressure: submits are refused with errc::overloaded while this many
-  /// jobs are pending (waiting or scheduled) in the store. 0 turns it off.
+  /// jobs are not yet terminal (waiting, scheduled or running) in the store.
+  /// 0 turns it off.
   std::size_t max_pending_jobs = 5'000'000;
   std::uint32_t max_chain_depth = 32;
   /// Terminal jobs and results are removed this long after they finished.

@@ -4,6 +4,7 @@
 // submit made more than one job.
 #include <atomic>
 #include <csignal>
+#include <fstream>
 #include <cstdio>
 #include <mutex>
 #include <set>
@@ -147,6 +148,11 @@ TEST_CASE("the command-line client talks to a running server and exits non-zero 
   auto done = run_command(bin + " submit --kind echo --params '{\"n\":5}' --wait" + url);
   auto unknown = run_command(bin + " submit --kind nope" + url);
   auto malformed = run_command(bin + " job not-an-id" + url);
+  auto session = run_command(bin + " session create --data '{\"a\":1}' --ttl 60" + url);
+  auto session_id = nlohmann::json::parse(session.out, nullptr, false).value("session_id", "");
+  auto extended = run_command(bin + " session extend " + session_id + " --ttl 120" + url);
+  auto deleted = run_command(bin + " session delete " + session_id + url);
+  auto gone = run_command(bin + " session get " + session_id + url);
 
   kill_server(server, SIGTERM);
   REQUIRE(done.exit_code == 0);
@@ -158,4 +164,27 @@ TEST_CASE("the command-line client talks to a running server and exits non-zero 
   CHECK(unknown.out.find("unknown_kind") != std::string::npos);
   CHECK(malformed.exit_code == 1);
   CHECK(malformed.out.find("malformed_id") != std::string::npos);
+  CHECK(session.exit_code == 0);
+  CHECK_FALSE(session_id.empty());
+  CHECK(extended.exit_code == 0);
+  CHECK(deleted.exit_code == 0);
+  CHECK(gone.exit_code == 1);
+  CHECK(gone.out.find("not_found") != std::string::npos);
+}
+
+TEST_CASE("invalid settings stop start-up with a message naming them", "[crash][cli][config]") {
+  temp_dir dir;
+  const char* bin_env = std::getenv("HYPERCORE_BIN");
+  std::string bin = bin_env != nullptr ? bin_env : "./bin/hypercore";
+
+  auto bad_flag = run_command(bin + " serve --partitions 0 --data-dir " + dir.str() + "/f");
+  auto bad_env = run_command("HYPERCORE_LISTEN=nowhere " + bin + " serve --data-dir " + dir.str() + "/e");
+  auto bad_env_number = run_command("HYPERCORE_PARTITIONS=many " + bin + " serve --data-dir " + dir.str() + "/n");
+
+  CHECK(bad_flag.exit_code != 0);
+  CHECK(bad_flag.out.find("partitions") != std::string::npos);
+  CHECK(bad_env.exit_code != 0);
+  CHECK(bad_env.out.find("listen") != std::string::npos);
+  CHECK(bad_env_number.exit_code != 0);
+  CHECK(bad_env_number.out.find("partitions") != std::string::npos);
 }

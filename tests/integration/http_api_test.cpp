@@ -286,3 +286,43 @@ TEST_CASE("a kind over its rate gets 429 with Retry-After and X-RateLimit header
   CHECK(third.headers["X-RateLimit-Limit"] == "2");
   CHECK(other_kind.status == 202);
 }
+
+TEST_CASE_METHOD(server_fixture, "sessions are created, read, extended, used by jobs, expire and are deleted",
+                 "[integration][http][session]") {
+  auto created = post("/v1/sessions", {{"data", {{"user", "ada"}}}, {"ttl_s", 60}});
+  REQUIRE(created.status == 201);
+  auto id = created.json()["session_id"].get<std::string>();
+  auto expires = created.json()["expires_at_ms"].get<std::int64_t>();
+
+  auto read = get("/v1/sessions/" + id);
+  auto patched = http_call(port, "PATCH", "/v1/sessions/" + id,
+                           json{{"data", {{"user", "grace"}}}, {"ttl_s", 120}}.dump());
+  auto job = post("/v1/jobs", {{"kind", "echo"}}, {{"X-Session-Id", id}});
+  auto unknown = post("/v1/jobs", {{"kind", "echo"}}, {{"X-Session-Id", "nope"}});
+  auto bad_ttl = post("/v1/sessions", {{"ttl_s", 0}});
+
+  CHECK(read.json()["data"]["user"] == "ada");
+  REQUIRE(patched.status == 200);
+  CHECK(patched.json()["data"]["user"] == "grace");
+  CHECK(patched.json()["expires_at_ms"].get<std::int64_t>() > expires);
+  REQUIRE(job.status == 202);
+  CHECK(get("/v1/jobs/" + job.json()["job_id"].get<std::string>()).json()["session_id"] == id);
+  CHECK(unknown.status == 401);
+  CHECK(bad_ttl.error_code() == "invalid_request");
+
+  SECTION("a deleted session is gone") {
+    CHECK(http_call(port, "DELETE", "/v1/sessions/" + id).status == 204);
+    CHECK(get("/v1/sessions/" + id).status == 404);
+    CHECK(http_call(port, "DELETE", "/v1/sessions/" + id).status == 404);
+  }
+  SECTION("an expired session is gone for every read and is swept") {
+    auto short_lived = post("/v1/sessions", {{"ttl_s", 1}}).json()["session_id"].get<std::string>();
+    std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+
+    CHECK(get("/v1/sessions/" + short_lived).status == 404);
+    CHECK(post("/v1/jobs", {{"kind", "echo"}}, {{"X-Session-Id", short_lived}}).status == 401);
+    auto swept = eng->sweep_sessions();
+    REQUIRE(swept);
+    CHECK(*swept == 1);
+  }
+}

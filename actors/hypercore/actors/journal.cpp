@@ -29,7 +29,8 @@ using receipt_promise = caf::typed_response_promise<append_receipt>;
 using count_promise = caf::typed_response_promise<std::uint64_t>;
 
 struct queued_command {
-  std::variant<append_jobs, record_start, record_outcome, replay_dead, purge_jobs, put_session>
+  std::variant<append_jobs, record_start, record_outcome, replay_dead, purge_jobs, put_session,
+               delete_sessions>
     cmd;
   receipt_promise receipt;
   count_promise count;
@@ -220,11 +221,36 @@ struct journal_state {
 
   command_result apply(job_tables& t, put_session& cmd) {
     command_result out;
+    auto expires = cmd.expires_at_ms;
+    std::string data = cmd.data;
+    if (cmd.update) {
+      auto old = t.get_session(cmd.id);
+      if (!old || old->size() < 8
+          || static_cast<std::int64_t>(persistence::get_be64(old->data())) <= now_ms()) {
+        out.err = make_error(errc::not_found, "no live session " + cmd.id.substr(0, 64));
+        return out;
+      }
+      if (cmd.keep_data) data = old->substr(8);
+      if (expires == 0) expires = static_cast<std::int64_t>(persistence::get_be64(old->data()));
+    }
     std::string record;
-    persistence::put_be64(record, static_cast<std::uint64_t>(cmd.expires_at_ms));
-    record += cmd.data;
+    persistence::put_be64(record, static_cast<std::uint64_t>(expires));
+    record += data;
     t.put_session(cmd.id, record);
-    out.count = 1;
+    out.count = static_cast<std::uint64_t>(expires);
+    return out;
+  }
+
+  command_result apply(job_tables& t, delete_sessions& cmd) {
+    command_result out;
+    for (const auto& id : cmd.ids) {
+      auto old = t.get_session(id);
+      if (!old) continue;
+      auto expires = old->size() >= 8 ? static_cast<std::int64_t>(persistence::get_be64(old->data())) : 0;
+      if (cmd.expired_before_ms > 0 && expires >= cmd.expired_before_ms) continue;
+      t.del_session(id);
+      ++out.count;
+    }
     return out;
   }
 
@@ -360,6 +386,12 @@ journal_actor::behavior_type journal_behavior(journal_pointer self,
       return rp;
     },
     [=](put_session& cmd) -> caf::result<std::uint64_t> {
+      auto rp = self->make_response_promise<std::uint64_t>();
+      self->state.queue.push_back({std::move(cmd), {}, rp});
+      schedule_flush(self);
+      return rp;
+    },
+    [=](delete_sessions& cmd) -> caf::result<std::uint64_t> {
       auto rp = self->make_response_promise<std::uint64_t>();
       self->state.queue.push_back({std::move(cmd), {}, rp});
       schedule_flush(self);

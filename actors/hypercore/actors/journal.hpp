@@ -31,6 +31,7 @@ using journal_actor = caf::typed_actor<
   caf::replies_to<replay_dead>::with<append_receipt>,
   caf::replies_to<purge_jobs>::with<std::uint64_t>,
   caf::replies_to<put_session>::with<std::uint64_t>,
+  caf::replies_to<delete_sessions>::with<std::uint64_t>,
   /// (commits, records) so far; answered after committing what is queued,
   /// so its reply is also a barrier: everything sent before is durable.
   caf::replies_to<stats_atom>::with<std::uint64_t, std::uint64_t>,

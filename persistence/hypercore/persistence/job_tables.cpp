@@ -237,6 +237,20 @@ void job_tables::put_session(std::string_view id, std::string_view record) {
   put(dbs_.sessions, id, record);
 }
 
+void job_tables::del_session(std::string_view id) { del(dbs_.sessions, id); }
+
+void job_tables::scan_sessions(
+  const std::function<bool(std::string_view, std::int64_t)>& visit) const {
+  cursor cur{txn_, dbs_.sessions};
+  MDB_val k, v;
+  for (bool more = cur.get(k, v, MDB_FIRST); more; more = cur.get(k, v, MDB_NEXT)) {
+    auto expires = v.mv_size >= 8
+                     ? static_cast<std::int64_t>(get_be64(static_cast<const char*>(v.mv_data)))
+                     : 0;
+    if (!visit(as_view(k), expires)) return;
+  }
+}
+
 std::uint64_t job_tables::seq_mark(std::uint16_t partition) const {
   auto bytes = get(dbs_.meta, "seq/" + std::to_string(partition));
   if (!bytes || bytes->size() != 8) return 0;

@@ -82,6 +82,9 @@ public:
 
   std::optional<std::string> get_session(std::string_view id) const;
   void put_session(std::string_view id, std::string_view record);
+  void del_session(std::string_view id);
+  /// Visits sessions (id, expiry) in id order until visit returns false.
+  void scan_sessions(const std::function<bool(std::string_view id, std::int64_t expires_at_ms)>& visit) const;
 
   /// The highest seq a partition has handed out (meta "seq/<p>").
   std::uint64_t seq_mark(std::uint16_t partition) const;

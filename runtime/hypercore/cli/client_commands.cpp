@@ -26,15 +26,18 @@ int call(const endpoint& ep, const std::string& method, const std::string& path,
   client.set_read_timeout(600, 0);
   httplib::Headers headers = extra;
   if (!ep.token.empty()) headers.emplace("Authorization", "Bearer " + ep.token);
-  auto res = method == "GET" ? client.Get(path, headers)
-                             : client.Post(path, headers, body, "application/json");
+  httplib::Result res{nullptr, httplib::Error::Unknown};
+  if (method == "GET") res = client.Get(path, headers);
+  else if (method == "PATCH") res = client.Patch(path, headers, body, "application/json");
+  else if (method == "DELETE") res = client.Delete(path, headers);
+  else res = client.Post(path, headers, body, "application/json");
   if (!res) {
     std::cerr << "hypercore: cannot reach " << ep.scheme_host_port << ": "
               << httplib::to_string(res.error()) << '\n';
     return 3;
   }
   if (res->status >= 200 && res->status < 300) {
-    std::cout << res->body << '\n';
+    if (!res->body.empty()) std::cout << res->body << '\n';
     return 0;
   }
   auto err = json::parse(res->body, nullptr, false);
@@ -73,6 +76,12 @@ struct client_commands::impl {
   CLI::App* cancel = nullptr;
   CLI::App* dead_list = nullptr;
   CLI::App* dead_replay = nullptr;
+  CLI::App* session_create = nullptr;
+  CLI::App* session_get = nullptr;
+  CLI::App* session_extend = nullptr;
+  CLI::App* session_delete = nullptr;
+  std::string session_data = "{}";
+  std::int64_t ttl_s = 3600;
 
   std::string kind, params = "{}", key, session, idempotency_key, id;
   bool wait_after = false;
@@ -124,6 +133,23 @@ client_commands::client_commands(CLI::App& app) : impl_(std::make_unique<impl>()
   m.dead_replay->add_option("--older-than-ms", m.older_than_ms, "Only jobs dead this long");
   m.dead_replay->add_option("--limit", m.limit, "At most this many")->capture_default_str();
   common(m.dead_replay);
+
+  auto* session = app.add_subcommand("session", "Sessions");
+  session->require_subcommand(1);
+  m.session_create = session->add_subcommand("create", "Create a session");
+  m.session_create->add_option("--data", m.session_data, "Data as JSON")->capture_default_str();
+  m.session_create->add_option("--ttl", m.ttl_s, "Seconds to live")->capture_default_str();
+  common(m.session_create);
+  m.session_get = session->add_subcommand("get", "Show a session");
+  m.session_get->add_option("id", m.id, "Session id")->required();
+  common(m.session_get);
+  m.session_extend = session->add_subcommand("extend", "Restart a session's TTL from now");
+  m.session_extend->add_option("id", m.id, "Session id")->required();
+  m.session_extend->add_option("--ttl", m.ttl_s, "Seconds to live")->capture_default_str();
+  common(m.session_extend);
+  m.session_delete = session->add_subcommand("delete", "Delete a session");
+  m.session_delete->add_option("id", m.id, "Session id")->required();
+  common(m.session_delete);
 }
 
 client_commands::~client_commands() = default;
@@ -146,7 +172,21 @@ int client_commands::run() {
     httplib::Client client{m.ep.scheme_host_port};
     if (!m.ep.token.empty()) headers.emplace("Authorization", "Bearer " + m.ep.token);
     auto res = client.Post("/v1/jobs", headers, body.dump(), "application/json");
-    if (!res || res->status >= 300) return call(m.ep, "POST", "/v1/jobs", body.dump(), headers);
+    if (!res) {
+      std::cerr << "hypercore: cannot reach " << m.ep.scheme_host_port << ": "
+                << httplib::to_string(res.error()) << '\n';
+      return 3;
+    }
+    if (res->status >= 300) {
+      // Report the refusal itself; posting again could make a job.
+      auto err = json::parse(res->body, nullptr, false);
+      std::cerr << "hypercore: "
+                << (err.is_object() && err.contains("error")
+                      ? err["error"].value("code", "error") + ": " + err["error"].value("message", "")
+                      : "HTTP " + std::to_string(res->status))
+                << '\n';
+      return 1;
+    }
     auto receipt = json::parse(res->body, nullptr, false);
     if (!receipt.is_object() || !receipt.contains("job_id")) {
       std::cerr << "hypercore: unexpected reply: " << res->body << '\n';
@@ -176,6 +216,18 @@ int client_commands::run() {
     }
     return call(m.ep, "POST", "/v1/dead/replay", body.dump());
   }
+  if (m.session_create->parsed()) {
+    auto data = json::parse(m.session_data, nullptr, false);
+    if (data.is_discarded()) {
+      std::cerr << "hypercore: --data is not valid JSON\n";
+      return 2;
+    }
+    return call(m.ep, "POST", "/v1/sessions", json{{"data", data}, {"ttl_s", m.ttl_s}}.dump());
+  }
+  if (m.session_get->parsed()) return call(m.ep, "GET", "/v1/sessions/" + escape_path(m.id));
+  if (m.session_extend->parsed())
+    return call(m.ep, "PATCH", "/v1/sessions/" + escape_path(m.id), json{{"ttl_s", m.ttl_s}}.dump());
+  if (m.session_delete->parsed()) return call(m.ep, "DELETE", "/v1/sessions/" + escape_path(m.id));
   return -1;
 }
 

@@ -58,6 +58,19 @@ std::optional<std::int64_t> int_param(const httplib::Request& req, httplib::Resp
 
 json view_json(const job_view& v) { return to_json(v.record, v.output); }
 
+json session_json(const session_view& s) {
+  return {{"session_id", s.id}, {"data", s.data}, {"expires_at_ms", s.expires_at_ms}};
+}
+
+// ttl_s from a session body: absent, or an integer number of seconds.
+std::variant<std::optional<std::chrono::seconds>, api_error> ttl_of(const json& body) {
+  auto it = body.find("ttl_s");
+  if (it == body.end()) return std::optional<std::chrono::seconds>{};
+  if (!it->is_number_integer() || it->get<std::int64_t>() < 1)
+    return make_api_error(400, "invalid_request", "ttl_s must be a positive integer");
+  return std::optional<std::chrono::seconds>{std::chrono::seconds(it->get<std::int64_t>())};
+}
+
 } // namespace
 
 struct gateway::impl {
@@ -175,12 +188,18 @@ void gateway::impl::routes() {
   server.set_payload_max_length(opts.max_body_bytes);
 
   server.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
-    if (opts.auth_token.empty() || req.path.rfind("/v1/", 0) != 0)
-      return httplib::Server::HandlerResponse::Unhandled;
-    if (req.get_header_value("Authorization") == "Bearer " + opts.auth_token)
-      return httplib::Server::HandlerResponse::Unhandled;
-    reply_error(res, make_api_error(401, "unauthorized", "missing or wrong bearer token"));
-    return httplib::Server::HandlerResponse::Handled;
+    if (req.path.rfind("/v1/", 0) != 0) return httplib::Server::HandlerResponse::Unhandled;
+    if (!opts.auth_token.empty()
+        && req.get_header_value("Authorization") != "Bearer " + opts.auth_token) {
+      reply_error(res, make_api_error(401, "unauthorized", "missing or wrong bearer token"));
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    // A request made within a session needs that session to be live.
+    if (req.has_header("X-Session-Id") && !eng.session(req.get_header_value("X-Session-Id"))) {
+      reply_error(res, make_api_error(401, "unauthorized", "unknown or expired session"));
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    return httplib::Server::HandlerResponse::Unhandled;
   });
   // httplib answers some errors itself (413, 404 for unknown paths) with an
   // empty body: give them the JSON shape too.
@@ -219,6 +238,7 @@ void gateway::impl::routes() {
     if (auto* err = std::get_if<api_error>(&parsed)) return reply_error(res, *err);
     auto spec = std::move(std::get<job_spec>(parsed));
     spec.idempotency_key = req.get_header_value("Idempotency-Key");
+    if (spec.session_id.empty()) spec.session_id = req.get_header_value("X-Session-Id");
     if (!admit_rates({spec}, res)) return;
     auto done = eng.submit_all({spec});
     if (!done) return reply_error(res, to_api_error(done.error()));
@@ -230,8 +250,12 @@ void gateway::impl::routes() {
   server.Post("/v1/jobs/batch", [this, limits](const httplib::Request& req, httplib::Response& res) {
     auto parsed = parse_batch_request(req.body, limits);
     if (auto* err = std::get_if<api_error>(&parsed)) return reply_error(res, *err);
-    if (!admit_rates(std::get<std::vector<job_spec>>(parsed), res)) return;
-    auto done = eng.submit_all(std::get<std::vector<job_spec>>(parsed));
+    auto& specs = std::get<std::vector<job_spec>>(parsed);
+    if (req.has_header("X-Session-Id"))
+      for (auto& s : specs)
+        if (s.session_id.empty()) s.session_id = req.get_header_value("X-Session-Id");
+    if (!admit_rates(specs, res)) return;
+    auto done = eng.submit_all(specs);
     if (!done) return reply_error(res, to_api_error(done.error()));
     json ids = json::array();
     for (const auto& s : *done) ids.push_back(s.id.to_string());
@@ -303,6 +327,15 @@ void gateway::impl::routes() {
       }
       replayed = eng.replay(parsed);
     } else {
+      for (const auto& [key, value] : body.items()) {
+        bool ok = key == "kind" ? value.is_string()
+                  : (key == "older_than_ms" || key == "limit") ? value.is_number_integer()
+                                                               : false;
+        if (!ok)
+          return reply_error(res, make_api_error(400, "invalid_request",
+                                                 "field '" + key.substr(0, 64)
+                                                   + "' is unknown or has the wrong type"));
+      }
       dead_filter filter;
       filter.kind = body.value("kind", std::string{});
       auto older = body.value("older_than_ms", std::int64_t{0});
@@ -318,6 +351,42 @@ void gateway::impl::routes() {
     json ids = json::array();
     for (const auto& id : *replayed) ids.push_back(id.to_string());
     reply(res, 200, {{"replayed", replayed->size()}, {"job_ids", std::move(ids)}});
+  });
+
+  server.Post("/v1/sessions", [this](const httplib::Request& req, httplib::Response& res) {
+    auto body = json::parse(req.body, nullptr, false);
+    if (body.is_discarded() || !body.is_object())
+      return reply_error(res, make_api_error(400, "invalid_json", "the body must be a JSON object"));
+    auto ttl = ttl_of(body);
+    if (auto* err = std::get_if<api_error>(&ttl)) return reply_error(res, *err);
+    auto seconds = std::get<std::optional<std::chrono::seconds>>(ttl).value_or(std::chrono::hours(1));
+    auto id = eng.create_session(body.value("data", json::object()), seconds);
+    if (!id) return reply_error(res, to_api_error(id.error()));
+    auto created = eng.session(*id);
+    if (!created) return reply_error(res, to_api_error(created.error()));
+    reply(res, 201, session_json(*created));
+  });
+  server.Get(R"(/v1/sessions/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
+    auto found = eng.session(req.matches[1].str());
+    if (!found) return reply_error(res, to_api_error(found.error()));
+    reply(res, 200, session_json(*found));
+  });
+  server.Patch(R"(/v1/sessions/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
+    auto body = json::parse(req.body, nullptr, false);
+    if (body.is_discarded() || !body.is_object())
+      return reply_error(res, make_api_error(400, "invalid_json", "the body must be a JSON object"));
+    auto ttl = ttl_of(body);
+    if (auto* err = std::get_if<api_error>(&ttl)) return reply_error(res, *err);
+    std::optional<json> data;
+    if (body.contains("data")) data = body["data"];
+    auto updated = eng.update_session(req.matches[1].str(), data,
+                                      std::get<std::optional<std::chrono::seconds>>(ttl));
+    if (!updated) return reply_error(res, to_api_error(updated.error()));
+    reply(res, 200, session_json(*updated));
+  });
+  server.Delete(R"(/v1/sessions/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
+    if (auto err = eng.delete_session(req.matches[1].str())) return reply_error(res, to_api_error(err));
+    res.status = 204;
   });
 
   server.Get("/v1/agents", [this](const httplib::Request&, httplib::Response& res) {

@@ -57,7 +57,7 @@ std::variant<job_spec, api_error> read_spec(element doc, const std::string& wher
       if (ok) spec.priority = static_cast<std::int32_t>(n.value_unsafe());
     } else if (key == "delay_ms") {
       auto n = v.get_uint64();
-      // At most a year: run_at must stay far from overflow.
+      // At most 366 days: run_at must stay far from overflow.
       ok = !n.error() && n.value_unsafe() <= 366ULL * 24 * 3600 * 1000;
       if (ok) spec.delay_ms = n.value_unsafe();
     } else if (key == "max_attempts") {

@@ -23,6 +23,8 @@ void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<replay_dead>("hypercore::replay_dead");
   cfg.add_message_type<purge_jobs>("hypercore::purge_jobs");
   cfg.add_message_type<put_session>("hypercore::put_session");
+  cfg.add_message_type<delete_sessions>("hypercore::delete_sessions");
+  cfg.add_message_type<session_record>("hypercore::session_record");
   cfg.add_message_type<run_job>("hypercore::run_job");
   cfg.add_message_type<job_finished>("hypercore::job_finished");
   cfg.add_message_type<partition_stats>("hypercore::partition_stats");

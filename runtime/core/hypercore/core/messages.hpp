@@ -30,6 +30,8 @@ using timeout_atom = caf::atom_constant<caf::atom("timeout")>;
 using respawn_atom = caf::atom_constant<caf::atom("respawn")>;
 using retry_atom = caf::atom_constant<caf::atom("retry")>;
 using sweep_atom = caf::atom_constant<caf::atom("sweep")>;
+using get_atom = caf::atom_constant<caf::atom("get")>;
+using delete_atom = caf::atom_constant<caf::atom("delete")>;
 
 /// Where a journaled job landed: its partition and position there.
 struct job_ref {
@@ -126,17 +128,47 @@ typename Inspector::result_type inspect(Inspector& f, purge_jobs& x) {
   return f(caf::meta::type_name("purge_jobs"), x.ids, x.finished_before_ms);
 }
 
-/// Command to the journal: create or replace a session. A session record is
-/// 8 bytes of big-endian expiry (ms since epoch) followed by its JSON data.
+/// Command to the journal (and the session store): create or change a
+/// session. A session record is 8 bytes of big-endian expiry (ms since epoch)
+/// followed by its JSON data. With `update`, the session must exist and be
+/// live (else not_found); `keep_data` keeps its data, and expires_at_ms 0
+/// keeps its expiry.
 struct put_session {
+  std::string id;
+  std::string data;
+  std::int64_t expires_at_ms = 0;
+  bool update = false;
+  bool keep_data = false;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, put_session& x) {
+  return f(caf::meta::type_name("put_session"), x.id, x.data, x.expires_at_ms, x.update,
+           x.keep_data);
+}
+
+/// Command to the journal: remove sessions; with expired_before_ms > 0 only
+/// those whose expiry is before it (a sweep that races an extend loses).
+struct delete_sessions {
+  std::vector<std::string> ids;
+  std::int64_t expired_before_ms = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, delete_sessions& x) {
+  return f(caf::meta::type_name("delete_sessions"), x.ids, x.expired_before_ms);
+}
+
+/// A session as the session store returns it.
+struct session_record {
   std::string id;
   std::string data;
   std::int64_t expires_at_ms = 0;
 };
 
 template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, put_session& x) {
-  return f(caf::meta::type_name("put_session"), x.id, x.data, x.expires_at_ms);
+typename Inspector::result_type inspect(Inspector& f, session_record& x) {
+  return f(caf::meta::type_name("session_record"), x.id, x.data, x.expires_at_ms);
 }
 
 /// Command to an agent pool: run one attempt of a job.

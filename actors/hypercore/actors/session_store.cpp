@@ -1,0 +1,121 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "hypercore/actors/session_store.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
+#include <spdlog/spdlog.h>
+
+#include "hypercore/core/clock.hpp"
+#include "hypercore/core/errc.hpp"
+#include "hypercore/core/job_id.hpp"
+#include "hypercore/persistence/codec.hpp"
+#include "hypercore/persistence/job_tables.hpp"
+
+namespace hypercore {
+
+namespace {
+
+caf::expected<session_record> read_live(persistence::lmdb_env& env, const std::string& id) {
+  try {
+    persistence::read_txn txn{env};
+    persistence::job_tables t{env, txn.get()};
+    auto record = t.get_session(id);
+    if (!record || record->size() < 8)
+      return make_error(errc::not_found, "no session " + id.substr(0, 64));
+    auto expires = static_cast<std::int64_t>(persistence::get_be64(record->data()));
+    if (expires <= now_ms()) return make_error(errc::not_found, "session " + id.substr(0, 64) + " expired");
+    return session_record{id, record->substr(8), expires};
+  } catch (const std::exception& e) {
+    return make_error(errc::storage_failure, e.what());
+  }
+}
+
+caf::error check_ttl(std::int64_t ttl_ms, const session_options& opts) {
+  auto lo = std::chrono::duration_cast<std::chrono::milliseconds>(opts.min_ttl).count();
+  auto hi = std::chrono::duration_cast<std::chrono::milliseconds>(opts.max_ttl).count();
+  if (ttl_ms < lo || ttl_ms > hi)
+    return make_error(errc::invalid_request, "ttl must be from " + std::to_string(opts.min_ttl.count())
+                                               + " to " + std::to_string(opts.max_ttl.count())
+                                               + " seconds");
+  return {};
+}
+
+} // namespace
+
+caf::actor spawn_session_store(caf::actor_system& sys, journal_actor journal,
+                               std::shared_ptr<persistence::lmdb_env> env, session_options opts) {
+  return sys.spawn([=](caf::event_based_actor* self) -> caf::behavior {
+    self->delayed_send(self, opts.sweep_interval, tick_atom::value);
+    return {
+      [=](put_session& cmd) -> caf::result<session_record> {
+        if (cmd.data.size() > opts.max_data_bytes)
+          return make_error(errc::payload_too_large, "session data exceeds "
+                                                       + std::to_string(opts.max_data_bytes) + " bytes");
+        auto ttl_ms = cmd.expires_at_ms;
+        if (!cmd.update || ttl_ms != 0)
+          if (auto err = check_ttl(ttl_ms, opts)) return err;
+        if (!cmd.update) cmd.id = job_id::generate().to_string();
+        if (ttl_ms != 0) cmd.expires_at_ms = now_ms() + ttl_ms;
+        auto rp = self->make_response_promise<session_record>();
+        auto id = cmd.id;
+        self->request(journal, caf::infinite, std::move(cmd))
+          .then([=](std::uint64_t) mutable {
+                  auto written = read_live(*env, id);
+                  if (written) rp.deliver(std::move(*written));
+                  else rp.deliver(written.error());
+                },
+                [=](caf::error& err) mutable { rp.deliver(err); });
+        return rp;
+      },
+      [=](get_atom, const std::string& id) -> caf::result<session_record> {
+        auto found = read_live(*env, id);
+        if (!found) return found.error();
+        return std::move(*found);
+      },
+      [=](delete_atom, const std::string& id) -> caf::result<std::uint64_t> {
+        auto rp = self->make_response_promise<std::uint64_t>();
+        self->request(journal, caf::infinite, delete_sessions{{id}, 0})
+          .then([=](std::uint64_t n) mutable {
+                  if (n == 0) rp.deliver(make_error(errc::not_found, "no session " + id.substr(0, 64)));
+                  else rp.deliver(n);
+                },
+                [=](caf::error& err) mutable { rp.deliver(err); });
+        return rp;
+      },
+      [=](sweep_atom) -> caf::result<std::uint64_t> {
+        auto now = now_ms();
+        std::vector<std::string> expired;
+        try {
+          persistence::read_txn txn{*env};
+          persistence::job_tables t{*env, txn.get()};
+          t.scan_sessions([&](std::string_view id, std::int64_t expires) {
+            if (expires <= now) expired.emplace_back(id);
+            return expired.size() < opts.sweep_batch;
+          });
+        } catch (const std::exception& e) {
+          return make_error(errc::storage_failure, e.what());
+        }
+        if (expired.empty()) return std::uint64_t{0};
+        auto rp = self->make_response_promise<std::uint64_t>();
+        self->request(journal, caf::infinite, delete_sessions{std::move(expired), now + 1})
+          .then([=](std::uint64_t n) mutable { rp.deliver(n); },
+                [=](caf::error& err) mutable { rp.deliver(err); });
+        return rp;
+      },
+      [=](tick_atom) {
+        self->request(caf::actor_cast<caf::actor>(self), caf::infinite, sweep_atom::value)
+          .then(
+            [=](std::uint64_t n) {
+              if (n > 0) spdlog::info("sessions: removed {} expired", n);
+              self->delayed_send(self, opts.sweep_interval, tick_atom::value);
+            },
+            [=](caf::error& err) {
+              spdlog::warn("sessions: sweep failed: {}", message_of(err));
+              self->delayed_send(self, opts.sweep_interval, tick_atom::value);
+            });
+      },
+    };
+  });
+}
+
+} // namespace hypercore
