@@ -4,7 +4,7 @@ JOBS ?= 2
 BUILD_TYPE ?= Release
 DATA_DIR ?= ./data
 
-.PHONY: deps build run test bench clean
+.PHONY: deps build run rag test bench clean
 
 deps:
 	@bash scripts/install-deps.sh
@@ -13,8 +13,13 @@ build: deps
 	@cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) >/dev/null
 	@cmake --build $(BUILD_DIR) -j$(JOBS)
 
+# The main job: the server on the embedded LMDB store (Ctrl-C stops it).
 run: build
-	$(BUILD_DIR)/bin/mini_rag --data-dir $(DATA_DIR) "How does Hypercore keep jobs durable?"
+	$(BUILD_DIR)/bin/hypercore serve --data-dir $(DATA_DIR)
+
+# The mini_rag example end to end, on its own store.
+rag: build
+	$(BUILD_DIR)/bin/mini_rag --data-dir $(DATA_DIR)-rag "How does Hypercore keep jobs durable?"
 
 test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure --timeout 600 -j1

@@ -121,7 +121,7 @@ int main(int argc, char** argv) {
     ->capture_default_str();
   app.add_option("--scratch", opts.scratch_dir, "Directory for scratch stores")->capture_default_str();
   app.add_option("--peer", peers, "Peer results JSON files to merge (BullMQ)");
-  app.add_option("--only", only, "Run only these groups: throughput latency chains recovery memory limits");
+  app.add_option("--only", only, "Run only these groups: throughput latency chains recovery memory http limits");
   app.add_option("--plot-data", plot_data, "Also write the rate figures as a gnuplot table");
   app.add_flag("--smoke", opts.smoke, "A few hundred jobs, one run: checks that the bench works");
   CLI11_PARSE(app, argc, argv);
@@ -154,6 +154,7 @@ int main(int argc, char** argv) {
     if (wanted("chains")) add(run_chains(opts));
     if (wanted("recovery")) add(run_recovery(opts));
     if (wanted("memory")) add(run_memory(opts));
+    if (wanted("http")) add(run_http(opts));
   } catch (const std::exception& e) {
     std::cerr << "hypercore-bench: " << e.what() << '\n';
     return 1;

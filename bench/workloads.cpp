@@ -245,9 +245,9 @@ std::vector<figure> run_memory(const bench_options& opts) {
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
     auto after = anon_rss_bytes();
-    per_job.samples.push_back(resident == 0 ? 0.0
-                                            : static_cast<double>(after - before)
-                                                / static_cast<double>(resident));
+    // Signed: the heap can shrink between the two readings.
+    auto grown = static_cast<double>(after) - static_cast<double>(before);
+    per_job.samples.push_back(resident == 0 ? 0.0 : std::max(0.0, grown) / static_cast<double>(resident));
   }
   return {per_job};
 }

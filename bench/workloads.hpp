@@ -15,6 +15,9 @@ std::vector<figure> run_chains(const bench_options& opts);
 std::vector<figure> run_recovery(const bench_options& opts);
 std::vector<figure> run_memory(const bench_options& opts);
 
+/// Workload 6: submits through the HTTP API, one job and 100 jobs per request.
+std::vector<figure> run_http(const bench_options& opts);
+
 /// The denominators: LMDB group commit alone and CAF messaging alone.
 std::vector<figure> run_limits(const bench_options& opts);
 

@@ -9,6 +9,7 @@ http_reply http_call(int port, const std::string& method, const std::string& pat
                      const std::string& body, const std::map<std::string, std::string>& headers) {
   httplib::Client client{"127.0.0.1", port};
   client.set_read_timeout(60, 0);
+  client.set_tcp_nodelay(true);
   httplib::Headers h;
   for (const auto& [k, v] : headers) h.emplace(k, v);
   httplib::Result res{nullptr, httplib::Error::Unknown};

@@ -24,6 +24,7 @@ int call(const endpoint& ep, const std::string& method, const std::string& path,
          const std::string& body = {}, const httplib::Headers& extra = {}) {
   httplib::Client client{ep.scheme_host_port};
   client.set_read_timeout(600, 0);
+  client.set_tcp_nodelay(true);
   httplib::Headers headers = extra;
   if (!ep.token.empty()) headers.emplace("Authorization", "Bearer " + ep.token);
   httplib::Result res{nullptr, httplib::Error::Unknown};
