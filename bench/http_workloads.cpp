@@ -23,8 +23,8 @@ struct http_sample {
 // `clients` threads post `requests` requests in total; each request carries
 // `per_request` jobs. Rate counts jobs acknowledged (durable) per second;
 // latency is per request, from send to the 202.
-http_sample post_load(const bench_options& opts, std::size_t per_request) {
-  bench_engine b{opts, true};
+http_sample post_load(const bench_options& opts, bool sync, std::size_t per_request) {
+  bench_engine b{opts, sync};
   if (auto err = b.start()) throw std::runtime_error("start: " + message_of(err));
   http::gateway_options go;
   go.port = 0;
@@ -88,16 +88,16 @@ http_sample post_load(const bench_options& opts, std::size_t per_request) {
 
 } // namespace
 
-std::vector<figure> run_http(const bench_options& opts) {
-  figure single_rate{"hypercore", "http-single", true, "jobs_per_s", {}};
-  figure single_p99{"hypercore", "http-single", true, "p99_ms", {}};
-  figure batch_rate{"hypercore", "http-batch", true, "jobs_per_s", {}};
-  figure batch_p99{"hypercore", "http-batch", true, "p99_ms", {}};
+std::vector<figure> run_http(const bench_options& opts, bool sync) {
+  figure single_rate{"hypercore", "http-single", sync, "jobs_per_s", {}};
+  figure single_p99{"hypercore", "http-single", sync, "p99_ms", {}};
+  figure batch_rate{"hypercore", "http-batch", sync, "jobs_per_s", {}};
+  figure batch_p99{"hypercore", "http-batch", sync, "p99_ms", {}};
   for (std::size_t r = 0; r < opts.runs; ++r) {
-    auto single = post_load(opts, 1);
+    auto single = post_load(opts, sync, 1);
     single_rate.samples.push_back(single.jobs_per_s);
     single_p99.samples.push_back(single.p99_ms);
-    auto batch = post_load(opts, 100);
+    auto batch = post_load(opts, sync, 100);
     batch_rate.samples.push_back(batch.jobs_per_s);
     batch_p99.samples.push_back(batch.p99_ms);
   }

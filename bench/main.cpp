@@ -151,10 +151,16 @@ int main(int argc, char** argv) {
       add(run_latency(opts, true));
       add(run_latency(opts, false));
     }
-    if (wanted("chains")) add(run_chains(opts));
+    if (wanted("chains")) {
+      add(run_chains(opts, true));
+      add(run_chains(opts, false));
+    }
     if (wanted("recovery")) add(run_recovery(opts));
     if (wanted("memory")) add(run_memory(opts));
-    if (wanted("http")) add(run_http(opts));
+    if (wanted("http")) {
+      add(run_http(opts, true));
+      add(run_http(opts, false));
+    }
   } catch (const std::exception& e) {
     std::cerr << "hypercore-bench: " << e.what() << '\n';
     return 1;

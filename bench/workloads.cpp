@@ -142,12 +142,12 @@ std::vector<figure> run_latency(const bench_options& opts, bool sync) {
   return out;
 }
 
-std::vector<figure> run_chains(const bench_options& opts) {
-  auto rate = make_figure("chain3", true, "chains_per_s");
-  auto p50 = make_figure("chain3", true, "p50_ms");
-  auto p99 = make_figure("chain3", true, "p99_ms");
+std::vector<figure> run_chains(const bench_options& opts, bool sync) {
+  auto rate = make_figure("chain3", sync, "chains_per_s");
+  auto p50 = make_figure("chain3", sync, "p50_ms");
+  auto p99 = make_figure("chain3", sync, "p99_ms");
   for (std::size_t r = 0; r < opts.runs; ++r) {
-    bench_engine b{opts, true};
+    bench_engine b{opts, sync};
     require(b.start(), "start");
     auto t0 = clock_type::now();
     for (std::size_t i = 0; i < opts.chains; i += 500) {
