@@ -11,6 +11,7 @@
 #include "hypercore/agents/builtin.hpp"
 #include "hypercore/agents/rag.hpp"
 #include "hypercore/cli/client_commands.hpp"
+#include "hypercore/cli/serve_config.hpp"
 #include "hypercore/core/errc.hpp"
 #include "hypercore/engine.hpp"
 #include "hypercore/exporter.hpp"
@@ -91,9 +92,11 @@ int main(int argc, char** argv) {
   std::string listen = "127.0.0.1:8080";
   std::string auth_token;
   std::uint16_t partitions = 8;
-  // Each setting comes from a flag, else HYPERCORE_<NAME>, else its
-  // default. A bad value stops start-up with a message naming it.
+  // Each setting comes from a flag, else HYPERCORE_<NAME>, else the --config
+  // file, else its default. A bad value stops start-up with a message naming it.
   auto* srv = app.add_subcommand("serve", "Run the engine behind the HTTP API");
+  std::string config_file;
+  srv->add_option("--config", config_file, "Configuration file: JSON, or TOML-style key = value lines");
   srv->add_option("--data-dir", data_dir, "Data directory of the store")
     ->capture_default_str()
     ->envname("HYPERCORE_DATA_DIR");
@@ -125,8 +128,30 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   if (auto code = client.run(); code >= 0) return code;
-  if (srv->parsed())
+  if (srv->parsed()) {
+    if (!config_file.empty()) {
+      auto settings = hypercore::cli::read_serve_config(config_file);
+      if (!settings) {
+        std::cerr << "hypercore serve: " << hypercore::message_of(settings.error()) << '\n';
+        return 2;
+      }
+      // Apply each file value through its option, so CLI11 checks it; only
+      // where neither the flag nor the environment variable set it.
+      for (const auto& [key, value] : *settings) {
+        auto* opt = srv->get_option("--" + key);
+        auto env = opt->get_envname();
+        if (opt->count() > 0 || (!env.empty() && std::getenv(env.c_str()) != nullptr)) continue;
+        try {
+          opt->add_result(value);
+          opt->run_callback();
+        } catch (const CLI::Error& e) {
+          std::cerr << "hypercore serve: config " << config_file << ": " << key << ": " << e.what() << '\n';
+          return 2;
+        }
+      }
+    }
     return serve(data_dir, listen, partitions, auth_token, kind_rate, session_rate);
+  }
   if (exp->parsed()) {
     auto written = hypercore::export_jobs(data_dir, std::cout);
     if (!written) {

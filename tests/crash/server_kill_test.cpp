@@ -188,3 +188,33 @@ TEST_CASE("invalid settings stop start-up with a message naming them", "[crash][
   CHECK(bad_env_number.exit_code != 0);
   CHECK(bad_env_number.out.find("partitions") != std::string::npos);
 }
+
+TEST_CASE("a config file sets what flags and environment leave unset, and names a bad key",
+          "[crash][cli][config]") {
+  temp_dir dir;
+  const char* bin_env = std::getenv("HYPERCORE_BIN");
+  std::string bin = bin_env != nullptr ? bin_env : "./bin/hypercore";
+  auto good = (dir.path() / "good.toml").string();
+  auto json_bad = (dir.path() / "bad.json").string();
+  auto toml_bad = (dir.path() / "bad.toml").string();
+  std::ofstream{good} << "# partitions from the file, listen from the flag\npartitions = 2\nlisten = \"nowhere\"\n";
+  std::ofstream{json_bad} << R"({"data-dir": "x", "no-such-key": 1})";
+  std::ofstream{toml_bad} << "partitions = 0\n";
+
+  // The file's listen is bad, but the flag wins; its partitions (2) are used
+  // and must match the store on the second start.
+  auto first = run_command("timeout -s TERM 2 " + bin + " serve --config " + good
+                           + " --listen 127.0.0.1:0 --data-dir " + dir.str() + "/s");
+  auto mismatch = run_command("timeout -s TERM 2 " + bin + " serve --partitions 3 --listen 127.0.0.1:0 --data-dir "
+                              + dir.str() + "/s");
+  auto unknown = run_command(bin + " serve --config " + json_bad);
+  auto bad_value = run_command(bin + " serve --config " + toml_bad);
+
+  CHECK(first.out.find("serving on") != std::string::npos);
+  CHECK(mismatch.exit_code != 0);
+  CHECK(mismatch.out.find("created with 2 partitions") != std::string::npos);
+  CHECK(unknown.exit_code == 2);
+  CHECK(unknown.out.find("no-such-key") != std::string::npos);
+  CHECK(bad_value.exit_code == 2);
+  CHECK(bad_value.out.find("partitions") != std::string::npos);
+}

@@ -1,0 +1,21 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+// The --config file of `hypercore serve`: a JSON object, or TOML-style
+// `key = value` lines, naming the serve options (data-dir, listen,
+// partitions, auth-token, rate-per-kind, rate-per-session). A value from the
+// file is used only where neither the flag nor its HYPERCORE_* variable was
+// given. An unknown key or a malformed value is an error naming it.
+
+#include <map>
+#include <string>
+
+#include <caf/expected.hpp>
+
+namespace hypercore::cli {
+
+/// Reads the file into key -> value text (keys normalised to dashes).
+/// Errors (invalid_config) name the file and the offending key or line.
+caf::expected<std::map<std::string, std::string>> read_serve_config(const std::string& path);
+
+} // namespace hypercore::cli
