@@ -35,15 +35,16 @@ caf::expected<params_validator> compile_schema(const nlohmann::json& schema_json
     }
     if (ok) return {};
     std::string message = "params do not match the kind's schema:";
+    auto violations = nlohmann::json::array();
     valijson::ValidationResults::Error err;
-    std::size_t listed = 0;
-    while (results.popError(err) && listed < 32) {
+    while (results.popError(err) && violations.size() < 32) {
       std::string path;
       for (const auto& part : err.context) path += part;
       message += "\n  " + path + ": " + err.description;
-      ++listed;
+      violations.push_back({{"path", path}, {"reason", err.description}});
     }
-    return make_error(errc::invalid_params, message);
+    return make_error(errc::invalid_params, message,
+                      nlohmann::json{{"violations", violations}}.dump());
   }};
 }
 

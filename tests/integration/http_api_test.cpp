@@ -59,7 +59,12 @@ TEST_CASE_METHOD(server_fixture, "bad requests get a JSON error with a stable co
   CHECK(post("/v1/jobs", {{"kind", 7}}).error_code() == "invalid_request");
   CHECK(post("/v1/jobs", {{"kind", "echo"}, {"surprise", 1}}).error_code() == "invalid_request");
   CHECK(post("/v1/jobs", {{"kind", "nope"}}).error_code() == "unknown_kind");
-  CHECK(post("/v1/jobs", {{"kind", "sleep"}, {"params", {{"ms", "x"}}}}).error_code() == "invalid_params");
+  auto invalid = post("/v1/jobs", {{"kind", "sleep"}, {"params", {{"ms", "x"}}}});
+  CHECK(invalid.error_code() == "invalid_params");
+  REQUIRE(invalid.json()["error"]["details"]["violations"].is_array());
+  CHECK_FALSE(invalid.json()["error"]["details"]["violations"].empty());
+  CHECK(invalid.json()["error"]["details"]["violations"][0]["path"].get<std::string>().find("ms")
+        != std::string::npos);
   auto huge = post("/v1/jobs", {{"kind", "echo"}, {"params", {{"blob", std::string(100'000, 'x')}}}});
   CHECK(huge.status == 413);
   CHECK(huge.error_code() == "payload_too_large");

@@ -11,12 +11,23 @@ std::string api_error::body() const {
   return nlohmann::json{{"error", std::move(e)}}.dump();
 }
 
+api_error to_api_error_without_details(const caf::error& err);
+
 api_error make_api_error(int status, std::string code, std::string message,
                          nlohmann::json details) {
   return {status, std::move(code), std::move(message), std::move(details)};
 }
 
 api_error to_api_error(const caf::error& err) {
+  auto out = to_api_error_without_details(err);
+  if (auto details = details_of(err); !details.empty()) {
+    auto parsed = nlohmann::json::parse(details, nullptr, false);
+    if (!parsed.is_discarded()) out.details = std::move(parsed);
+  }
+  return out;
+}
+
+api_error to_api_error_without_details(const caf::error& err) {
   auto message = message_of(err);
   switch (code_of(err)) {
     case errc::unknown_kind: return {400, "unknown_kind", message, nullptr};

@@ -4,6 +4,8 @@
 
 #include <atomic>
 #include <charconv>
+#include <cstdio>
+#include <ctime>
 #include <thread>
 
 #include <httplib.h>
@@ -58,8 +60,21 @@ std::optional<std::int64_t> int_param(const httplib::Request& req, httplib::Resp
 
 json view_json(const job_view& v) { return to_json(v.record, v.output); }
 
+// ISO 8601 UTC, for people; expires_at_ms is the same instant for programs.
+std::string iso_utc(std::int64_t ms) {
+  std::time_t seconds = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&seconds, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  char out[40];
+  std::snprintf(out, sizeof out, "%s.%03dZ", buf, static_cast<int>(ms % 1000));
+  return out;
+}
+
 json session_json(const session_view& s) {
-  return {{"session_id", s.id}, {"data", s.data}, {"expires_at_ms", s.expires_at_ms}};
+  return {{"session_id", s.id}, {"data", s.data}, {"expires_at", iso_utc(s.expires_at_ms)},
+          {"expires_at_ms", s.expires_at_ms}};
 }
 
 // ttl_s from a session body: absent, or an integer number of seconds.

@@ -37,6 +37,18 @@ caf::error make_error(errc code, std::string message) {
                     caf::make_message(std::move(message))};
 }
 
+caf::error make_error(errc code, std::string message, std::string details_json) {
+  return caf::error{static_cast<std::uint8_t>(code), hypercore_error_atom::value,
+                    caf::make_message(std::move(message), std::move(details_json))};
+}
+
+std::string details_of(const caf::error& err) {
+  if (!err || err.category() != hypercore_error_atom::value) return {};
+  const auto& ctx = err.context();
+  if (ctx.match_elements<std::string, std::string>()) return ctx.get_as<std::string>(1);
+  return {};
+}
+
 errc code_of(const caf::error& err) {
   // CAF 0.17's error has no category when empty; asking for one crashes.
   if (!err) return static_cast<errc>(0);
@@ -48,7 +60,7 @@ std::string message_of(const caf::error& err) {
   if (!err) return {};
   if (err.category() == hypercore_error_atom::value) {
     const auto& ctx = err.context();
-    if (ctx.match_elements<std::string>()) {
+    if (ctx.match_elements<std::string>() || ctx.match_elements<std::string, std::string>()) {
       auto text = ctx.get_as<std::string>(0);
       if (!text.empty()) return text;
     }

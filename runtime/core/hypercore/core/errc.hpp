@@ -62,6 +62,13 @@ using hypercore_error_atom = caf::atom_constant<caf::atom("hypercore")>;
 /// Wraps an errc and a human-readable message into a caf::error.
 caf::error make_error(errc code, std::string message = {});
 
+/// Like make_error, with machine-readable details (JSON text) that the HTTP
+/// API returns as the error's "details".
+caf::error make_error(errc code, std::string message, std::string details_json);
+
+/// The details JSON text of an error made with them, or empty.
+std::string details_of(const caf::error& err);
+
 /// The errc inside a caf::error, or 0 (as errc) for errors of other categories.
 errc code_of(const caf::error& err);
 
