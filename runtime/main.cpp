@@ -33,8 +33,15 @@ bool split_listen(const std::string& listen, std::string& host, int& port) {
   }
 }
 
+/// Limits of the server that flags, variables and the config file can set.
+struct serve_limits {
+  std::size_t max_body_bytes = std::size_t{1} << 20;
+  std::size_t max_pending_jobs = 5'000'000;
+};
+
 int serve(const std::string& data_dir, const std::string& listen, std::uint16_t partitions,
-          const std::string& auth_token, double kind_rate, double session_rate) {
+          const std::string& auth_token, double kind_rate, double session_rate,
+          const serve_limits& limits) {
   using namespace hypercore;
   http::gateway_options gw;
   if (!split_listen(listen, gw.host, gw.port)) {
@@ -42,6 +49,7 @@ int serve(const std::string& data_dir, const std::string& listen, std::uint16_t 
     return 2;
   }
   gw.auth_token = auth_token;
+  gw.max_body_bytes = limits.max_body_bytes;
   // A burst of one second's worth of tokens (at least one).
   gw.kind_rate = {kind_rate, std::max(1.0, kind_rate)};
   gw.session_rate = {session_rate, std::max(1.0, session_rate)};
@@ -56,6 +64,9 @@ int serve(const std::string& data_dir, const std::string& listen, std::uint16_t 
   engine_config cfg;
   cfg.data_dir = data_dir;
   cfg.partitions = partitions;
+  cfg.max_pending_jobs = limits.max_pending_jobs;
+  // The request body bounds what params can be; keep the engine's limit in step.
+  cfg.max_params_bytes = limits.max_body_bytes;
   engine eng{cfg};
   for (auto& f : agents::builtin_agents()) eng.register_agent(f);
   for (auto& f : agents::rag_agents()) eng.register_agent(f);
@@ -119,6 +130,15 @@ int main(int argc, char** argv) {
     ->capture_default_str()
     ->check(CLI::NonNegativeNumber)
     ->envname("HYPERCORE_RATE_PER_SESSION");
+  serve_limits limits;
+  srv->add_option("--max-body-bytes", limits.max_body_bytes, "Largest request body (413 above)")
+    ->capture_default_str()
+    ->check(CLI::Range(std::size_t{1024}, std::size_t{64} << 20))
+    ->envname("HYPERCORE_MAX_BODY_BYTES");
+  srv->add_option("--max-pending", limits.max_pending_jobs,
+                  "Submits get 503 overloaded while this many jobs are not terminal (0: off)")
+    ->capture_default_str()
+    ->envname("HYPERCORE_MAX_PENDING");
 
   auto* exp = app.add_subcommand("export", "Write every job, result and dead letter as JSON lines");
   exp->add_option("--data-dir", data_dir, "Data directory of the store")->capture_default_str();
@@ -150,7 +170,7 @@ int main(int argc, char** argv) {
         }
       }
     }
-    return serve(data_dir, listen, partitions, auth_token, kind_rate, session_rate);
+    return serve(data_dir, listen, partitions, auth_token, kind_rate, session_rate, limits);
   }
   if (exp->parsed()) {
     auto written = hypercore::export_jobs(data_dir, std::cout);

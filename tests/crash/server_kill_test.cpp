@@ -27,7 +27,7 @@ struct server_process {
 };
 
 // Starts `hypercore serve` on a free port and reads the port it printed.
-server_process start_server(const std::string& dir) {
+server_process start_server_with(const std::string& dir, std::vector<std::string> extra) {
   int pipe_fds[2];
   REQUIRE(pipe(pipe_fds) == 0);
   const char* bin_env = std::getenv("HYPERCORE_BIN");
@@ -38,8 +38,13 @@ server_process start_server(const std::string& dir) {
     dup2(pipe_fds[1], STDOUT_FILENO);
     close(pipe_fds[0]);
     close(pipe_fds[1]);
-    execl(bin.c_str(), bin.c_str(), "serve", "--data-dir", dir.c_str(), "--listen",
-          "127.0.0.1:0", "--partitions", "4", static_cast<char*>(nullptr));
+    std::vector<std::string> args{bin, "serve", "--data-dir", dir, "--listen", "127.0.0.1:0"};
+    if (extra.empty()) extra = {"--partitions", "4"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execv(bin.c_str(), argv.data());
     _exit(127);
   }
   close(pipe_fds[1]);
@@ -50,6 +55,8 @@ server_process start_server(const std::string& dir) {
   REQUIRE(s.port > 0);
   return s;
 }
+
+server_process start_server(const std::string& dir) { return start_server_with(dir, {}); }
 
 void kill_server(server_process& s, int sig) {
   kill(s.pid, sig);
@@ -197,7 +204,8 @@ TEST_CASE("a config file sets what flags and environment leave unset, and names 
   auto good = (dir.path() / "good.toml").string();
   auto json_bad = (dir.path() / "bad.json").string();
   auto toml_bad = (dir.path() / "bad.toml").string();
-  std::ofstream{good} << "# partitions from the file, listen from the flag\npartitions = 2\nlisten = \"nowhere\"\n";
+  std::ofstream{good} << "# partitions from the file, listen from the flag\npartitions = 2\nlisten = \"nowhere\"\n"
+                          "max_body_bytes = 2048\n";
   std::ofstream{json_bad} << R"({"data-dir": "x", "no-such-key": 1})";
   std::ofstream{toml_bad} << "partitions = 0\n";
 
@@ -205,12 +213,20 @@ TEST_CASE("a config file sets what flags and environment leave unset, and names 
   // and must match the store on the second start.
   auto first = run_command("timeout -s TERM 2 " + bin + " serve --config " + good
                            + " --listen 127.0.0.1:0 --data-dir " + dir.str() + "/s");
+  // max_body_bytes = 2048 from the file: a 4 KB body is refused with 413.
+  auto limited = start_server_with(dir.str() + "/m", {"--config", good});
+  auto big = http_call(limited.port, "POST", "/v1/jobs",
+                       nlohmann::json{{"kind", "echo"}, {"params", {{"blob", std::string(4096, 'x')}}}}.dump());
+  auto small = http_call(limited.port, "POST", "/v1/jobs", R"({"kind":"echo"})");
+  kill_server(limited, SIGTERM);
   auto mismatch = run_command("timeout -s TERM 2 " + bin + " serve --partitions 3 --listen 127.0.0.1:0 --data-dir "
                               + dir.str() + "/s");
   auto unknown = run_command(bin + " serve --config " + json_bad);
   auto bad_value = run_command(bin + " serve --config " + toml_bad);
 
   CHECK(first.out.find("serving on") != std::string::npos);
+  CHECK(big.status == 413);
+  CHECK(small.status == 202);
   CHECK(mismatch.exit_code != 0);
   CHECK(mismatch.out.find("created with 2 partitions") != std::string::npos);
   CHECK(unknown.exit_code == 2);

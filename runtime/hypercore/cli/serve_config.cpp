@@ -15,8 +15,9 @@ namespace hypercore::cli {
 namespace {
 
 const std::set<std::string>& known_keys() {
-  static const std::set<std::string> keys{"data-dir", "listen", "partitions",
-                                          "auth-token", "rate-per-kind", "rate-per-session"};
+  static const std::set<std::string> keys{"data-dir",       "listen",        "partitions",
+                                          "auth-token",     "rate-per-kind", "rate-per-session",
+                                          "max-body-bytes", "max-pending"};
   return keys;
 }
 
