@@ -108,10 +108,20 @@ TEST_CASE("a job waiting for its retry holds its key but not other keys",
 
 TEST_CASE("higher priority runs first among jobs with no order between them",
           "[integration][ordering][priority]") {
-  auto log = std::make_shared<run_log>();
-  engine_fixture f{1, [](engine_config& c) { c.partitions = 1; }};
-  // Occupy the single echo worker... sleep has its own pool, so block with a
-  // delayed batch instead: all jobs become ready at the same instant.
+  // One partition and one echo worker, so jobs run one at a time and finish
+  // in the order they were started; on_transition records that order.
+  auto order = std::make_shared<std::vector<job_id>>();
+  auto mtx = std::make_shared<std::mutex>();
+  engine_fixture f{1, [order, mtx](engine_config& c) {
+    c.partitions = 1;
+    c.on_transition = [order, mtx](const job_id& id, job_status s) {
+      if (!is_terminal(s)) return;
+      std::lock_guard<std::mutex> guard{*mtx};
+      order->push_back(id);
+    };
+  }};
+  // A shared delay makes all five ready at the same instant, lowest priority
+  // submitted first.
   std::vector<job_spec> batch;
   for (int p = 0; p < 5; ++p) {
     auto s = spec("echo", {{"p", p}});
@@ -122,11 +132,11 @@ TEST_CASE("higher priority runs first among jobs with no order between them",
   auto ids = f.eng->submit_batch(batch);
   REQUIRE(ids);
 
-  std::vector<std::int64_t> finished;
-  for (auto& id : *ids) finished.push_back(f.wait_terminal(id).record.finished_at_ms);
+  for (auto& id : *ids) f.wait_terminal(id);
 
-  // Priority 4 (the last submitted) must not finish after priority 0.
-  CHECK(finished[4] <= finished[0]);
+  std::lock_guard<std::mutex> guard{*mtx};
+  std::vector<job_id> by_priority(ids->rbegin(), ids->rend());
+  CHECK(*order == by_priority);
 }
 
 TEST_CASE("delayed and retrying unkeyed jobs wait outside the window and starve nothing",
