@@ -3,7 +3,10 @@
 // the HTTP API; `export` dumps a store as JSON lines; submit, job, wait,
 // cancel and dead are the HTTP client (cli/client_commands.hpp).
 #include <csignal>
+#include <cstdio>
+#include <cstdlib>
 #include <iostream>
+#include <thread>
 
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
@@ -16,6 +19,7 @@
 #include "hypercore/engine.hpp"
 #include "hypercore/exporter.hpp"
 #include "hypercore/http/gateway.hpp"
+#include "hypercore/http/secrets.hpp"
 
 namespace {
 
@@ -37,6 +41,10 @@ bool split_listen(const std::string& listen, std::string& host, int& port) {
 struct serve_limits {
   std::size_t max_body_bytes = std::size_t{1} << 20;
   std::size_t max_pending_jobs = 5'000'000;
+  /// From SIGTERM to exit, whatever clients and agents do.
+  std::int64_t shutdown_timeout_ms = 10'000;
+  /// A file holding the bearer token: unlike --auth-token, not in `ps`.
+  std::string auth_token_file;
 };
 
 int serve(const std::string& data_dir, const std::string& listen, std::uint16_t partitions,
@@ -49,6 +57,14 @@ int serve(const std::string& data_dir, const std::string& listen, std::uint16_t 
     return 2;
   }
   gw.auth_token = auth_token;
+  if (!limits.auth_token_file.empty()) {
+    auto token = http::read_token_file(limits.auth_token_file);
+    if (!token) {
+      std::cerr << "hypercore serve: " << message_of(token.error()) << '\n';
+      return 2;
+    }
+    gw.auth_token = std::move(*token);
+  }
   gw.max_body_bytes = limits.max_body_bytes;
   // A burst of one second's worth of tokens (at least one).
   gw.kind_rate = {kind_rate, std::max(1.0, kind_rate)};
@@ -88,8 +104,26 @@ int serve(const std::string& data_dir, const std::string& listen, std::uint16_t 
   int sig = 0;
   sigwait(&signals, &sig);
   spdlog::info("hypercore: signal {} received, shutting down", sig);
-  api.stop();
-  eng.shutdown(std::chrono::seconds(10));
+  auto deadline = std::chrono::milliseconds(limits.shutdown_timeout_ms);
+  auto until = std::chrono::steady_clock::now() + deadline;
+  // httplib keeps an idle keep-alive connection's thread for up to its
+  // keep-alive timeout after stop(): stop it beside the engine, not before.
+  std::thread http_stop{[&api] { api.stop(); }};
+  // Running attempts get most of the deadline; the journal's last commit and
+  // closing the store need the rest.
+  eng.shutdown(std::max(std::chrono::milliseconds(0), deadline * 8 / 10));
+  // The store is closed and every acknowledged job is durable: what is left
+  // are HTTP threads finishing their last write. Wait for them only until the
+  // deadline, then leave without them.
+  while (std::chrono::steady_clock::now() < until && !api.stopped())
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  if (!api.stopped()) {
+    spdlog::warn("hypercore: HTTP connections still open at the deadline; exiting without them");
+    spdlog::shutdown();
+    std::fflush(nullptr);
+    std::_Exit(0);
+  }
+  http_stop.join();
   return 0;
 }
 
@@ -118,7 +152,9 @@ int main(int argc, char** argv) {
     ->capture_default_str()
     ->check(CLI::Range(1, 1024))
     ->envname("HYPERCORE_PARTITIONS");
-  srv->add_option("--auth-token", auth_token, "Require 'Authorization: Bearer TOKEN' on /v1")
+  srv->add_option("--auth-token", auth_token,
+                  "Require 'Authorization: Bearer TOKEN' on /v1 (visible in ps: prefer "
+                  "--auth-token-file or HYPERCORE_AUTH_TOKEN)")
     ->envname("HYPERCORE_AUTH_TOKEN");
   double kind_rate = 0, session_rate = 0;
   srv->add_option("--rate-per-kind", kind_rate, "Submits per second per kind (0: no limit)")
@@ -135,6 +171,14 @@ int main(int argc, char** argv) {
     ->capture_default_str()
     ->check(CLI::Range(std::size_t{1024}, std::size_t{64} << 20))
     ->envname("HYPERCORE_MAX_BODY_BYTES");
+  srv->add_option("--auth-token-file", limits.auth_token_file,
+                  "Read the bearer token from this file (first line)")
+    ->envname("HYPERCORE_AUTH_TOKEN_FILE");
+  srv->add_option("--shutdown-timeout-ms", limits.shutdown_timeout_ms,
+                  "Longest time from SIGTERM to exit; running attempts get 80% of it")
+    ->capture_default_str()
+    ->check(CLI::Range(std::int64_t{100}, std::int64_t{3'600'000}))
+    ->envname("HYPERCORE_SHUTDOWN_TIMEOUT_MS");
   srv->add_option("--max-pending", limits.max_pending_jobs,
                   "Submits get 503 overloaded while this many jobs are not terminal (0: off)")
     ->capture_default_str()

@@ -3,6 +3,8 @@
 
 #include <atomic>
 #include <map>
+#include <mutex>
+#include <shared_mutex>
 #include <thread>
 
 #include <caf/actor_system.hpp>
@@ -17,11 +19,13 @@
 #include "hypercore/actors/journal.hpp"
 #include "hypercore/actors/partition.hpp"
 #include "hypercore/actors/session_store.hpp"
+#include "hypercore/actors/supervisor.hpp"
 #include "hypercore/core/clock.hpp"
 #include "hypercore/core/errc.hpp"
 #include "hypercore/persistence/codec.hpp"
 #include "hypercore/persistence/job_tables.hpp"
 #include "hypercore/schema_validator.hpp"
+#include "hypercore/core/utf8.hpp"
 
 namespace hypercore {
 
@@ -35,34 +39,74 @@ struct engine::impl {
   std::unique_ptr<caf::actor_system_config> sys_cfg;
   std::unique_ptr<caf::actor_system> sys;
   std::shared_ptr<persistence::lmdb_env> env;
-  journal_actor journal;
-  std::vector<caf::actor> partitions;
+  std::shared_ptr<journal_health> health = std::make_shared<journal_health>();
   std::map<std::string, caf::actor> pools;
-  caf::actor janitor;
-  caf::actor sessions;
+  caf::actor supervisor;
   std::atomic<bool> running{false};
   std::atomic<bool> stopping{false};
+  std::atomic<bool> journal_up{false};
+  std::atomic<std::uint64_t> core_restarts{0};
+  /// Shared by every call, unique while start() or shutdown() changes what
+  /// the calls use (the actor system, the store): a call never runs into a
+  /// half-torn-down engine.
+  mutable std::shared_mutex lifecycle;
+  /// Guards the core handles below, which the supervisor replaces.
+  mutable std::mutex handles;
+  journal_actor journal;
+  std::vector<caf::actor> partitions;
+  caf::actor janitor;
+  caf::actor sessions;
+
+  journal_actor journal_handle() const {
+    std::lock_guard<std::mutex> guard{handles};
+    return journal;
+  }
+  caf::actor partition_handle(std::uint16_t p) const {
+    std::lock_guard<std::mutex> guard{handles};
+    return partitions.at(p % partitions.size());
+  }
+  caf::actor sessions_handle() const {
+    std::lock_guard<std::mutex> guard{handles};
+    return sessions;
+  }
+  caf::actor janitor_handle() const {
+    std::lock_guard<std::mutex> guard{handles};
+    return janitor;
+  }
 
   // Runs a blocking request and returns its single result, or the error.
+  // A receiver that is gone (being replaced) is errc::unavailable.
   template <class T, class Handle, class... Ts>
   caf::expected<T> ask(const Handle& dest, caf::duration timeout, Ts&&... xs) {
+    if (!dest) return make_error(errc::unavailable, "the actor that answers this is restarting");
     caf::scoped_actor self{*sys};
     caf::expected<T> out{make_error(errc::timeout, "no reply")};
     self->request(dest, timeout, std::forward<Ts>(xs)...)
       .receive([&](T& value) { out = std::move(value); },
                [&](caf::error& err) {
-                 out = err == caf::sec::request_timeout
-                         ? make_error(errc::timeout, "timed out waiting for a reply")
-                         : std::move(err);
+                 if (err == caf::sec::request_timeout)
+                   out = make_error(errc::timeout, "timed out waiting for a reply");
+                 else if (err == caf::sec::request_receiver_down)
+                   out = make_error(errc::unavailable,
+                                    "the actor that answers this stopped; retry: it is being replaced");
+                 else
+                   out = std::move(err);
                });
     return out;
   }
 
+  caf::duration request_timeout() const { return caf::duration{cfg.request_timeout}; }
+
   void announce(const append_receipt& receipt) {
     // Tell each partition the highest new seq it owns and the earliest
     // run_at it must wake up for; it pages the jobs in itself.
-    std::vector<std::uint64_t> top(partitions.size(), 0);
-    std::vector<std::int64_t> wake(partitions.size(), 0);
+    std::vector<caf::actor> targets;
+    {
+      std::lock_guard<std::mutex> guard{handles};
+      targets = partitions;
+    }
+    std::vector<std::uint64_t> top(targets.size(), 0);
+    std::vector<std::int64_t> wake(targets.size(), 0);
     for (const auto& ref : receipt.refs) {
       if (ref.duplicate || ref.partition >= top.size()) continue;
       top[ref.partition] = std::max(top[ref.partition], ref.seq);
@@ -70,7 +114,7 @@ struct engine::impl {
         wake[ref.partition] = ref.run_at_ms;
     }
     for (std::size_t p = 0; p < top.size(); ++p)
-      if (top[p] > 0) caf::anon_send(partitions[p], work_atom::value, top[p], wake[p]);
+      if (top[p] > 0) caf::anon_send(targets[p], work_atom::value, top[p], wake[p]);
   }
 
   caf::expected<job_view> read_job(const job_id& id) {
@@ -83,7 +127,7 @@ struct engine::impl {
       if (view.record.status == job_status::succeeded) view.output = t.get_result(id);
       return view;
     } catch (const std::exception& e) {
-      return make_error(errc::storage_failure, e.what());
+      return make_error(errc::storage_unavailable, e.what());
     }
   }
 
@@ -92,7 +136,116 @@ struct engine::impl {
     if (stopping) return make_error(errc::shutting_down, "the engine is shutting down");
     return {};
   }
+
+  // Writes need a journal; while it is being replaced they fail fast.
+  caf::error check_writable() const {
+    if (auto err = check_running()) return err;
+    if (!journal_up) return make_error(errc::unavailable, "the journal is restarting; retry shortly");
+    return {};
+  }
+
+  partition_options partition_opts(std::uint16_t p) const {
+    partition_options popts;
+    popts.index = p;
+    popts.window = cfg.partition_window;
+    popts.limits = limits;
+    return popts;
+  }
+
+  caf::actor make_partition(std::uint16_t p, journal_actor j) {
+    return spawn_partition(*sys, partition_links{std::move(j), pools, env, catalog, cfg.on_transition},
+                           partition_opts(p));
+  }
+
+  caf::actor make_janitor(journal_actor j) {
+    janitor_options jan;
+    jan.retention = cfg.retention;
+    jan.interval = cfg.janitor_interval;
+    jan.batch = cfg.janitor_batch;
+    return spawn_janitor(*sys, std::move(j), env, jan);
+  }
+
+  caf::actor make_sessions(journal_actor j) {
+    session_options sess;
+    sess.max_data_bytes = cfg.max_params_bytes;
+    return spawn_session_store(*sys, std::move(j), env, sess);
+  }
+
+  journal_actor make_journal() {
+    journal_options jopts;
+    jopts.partitions = cfg.partitions;
+    jopts.health = health;
+    jopts.inject_write_error = cfg.inject_write_error;
+    return spawn_journal(*sys, env, jopts);
+  }
+
+  void watch(const caf::actor& target, std::string name) {
+    caf::anon_send(supervisor, watch_atom::value, target, std::move(name));
+  }
+
+  // The supervisor's callbacks (its thread): a core actor died; replace it.
+  std::chrono::milliseconds on_down(const std::string& name) {
+    if (name != "journal") return std::chrono::milliseconds(0);
+    // Not ready while it is away; the pause bounds a crash loop.
+    journal_up = false;
+    return cfg.journal_restart_delay;
+  }
+  caf::actor replace(const std::string& name);
 };
+
+caf::actor engine::impl::replace(const std::string& name) {
+  if (stopping || !running) return {};
+  ++core_restarts;
+  if (name == "journal") {
+    // Everything that holds the journal's handle is told the new one.
+    auto fresh = make_journal();
+    std::vector<caf::actor> told;
+    caf::actor old_janitor, old_sessions;
+    {
+      std::lock_guard<std::mutex> guard{handles};
+      journal = fresh;
+      told = partitions;
+      old_janitor = janitor;
+      old_sessions = sessions;
+    }
+    for (auto& p : told) caf::anon_send(p, journal_atom::value, fresh);
+    for (auto& [kind, pool] : pools) caf::anon_send(pool, journal_atom::value, fresh);
+    // These two hold the journal from their spawn: replacing them is simpler
+    // than teaching them a new handle (neither keeps state the store lacks).
+    caf::anon_send_exit(old_janitor, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(old_sessions, caf::exit_reason::user_shutdown);
+    journal_up = true;
+    spdlog::warn("hypercore: journal replaced");
+    return caf::actor_cast<caf::actor>(fresh);
+  }
+  if (name == "janitor") {
+    auto fresh = make_janitor(journal_handle());
+    std::lock_guard<std::mutex> guard{handles};
+    janitor = fresh;
+    return fresh;
+  }
+  if (name == "sessions") {
+    auto fresh = make_sessions(journal_handle());
+    std::lock_guard<std::mutex> guard{handles};
+    sessions = fresh;
+    return fresh;
+  }
+  if (name.rfind("partition-", 0) == 0) {
+    auto p = static_cast<std::uint16_t>(std::stoul(name.substr(10)));
+    // A new partition pages its jobs in again from the store; attempts the
+    // old one had running are recorded as interrupted when they restart.
+    auto fresh = make_partition(p, journal_handle());
+    std::vector<caf::actor> peers;
+    {
+      std::lock_guard<std::mutex> guard{handles};
+      partitions.at(p) = fresh;
+      peers = partitions;
+    }
+    for (auto& peer : peers) caf::anon_send(peer, peers_atom::value, peers);
+    return fresh;
+  }
+  return {};
+}
 
 engine::engine(engine_config cfg) : impl_(std::make_unique<impl>()) {
   impl_->cfg = std::move(cfg);
@@ -130,6 +283,7 @@ caf::error engine::register_agent(agent_factory factory) {
 
 caf::error engine::start() {
   auto& m = *impl_;
+  std::unique_lock<std::shared_mutex> life{m.lifecycle};
   if (m.running) return make_error(errc::not_running, "engine already started");
   if (m.cfg.partitions == 0 || m.cfg.partition_window == 0)
     return make_error(errc::invalid_config, "partitions and partition_window must be positive");
@@ -141,6 +295,7 @@ caf::error engine::start() {
   auto env = persistence::lmdb_env::open(env_opts);
   if (!env) return env.error();
   m.env = std::move(*env);
+  m.health = std::make_shared<journal_health>();
 
   m.sys_cfg = std::make_unique<caf::actor_system_config>();
   register_message_types(*m.sys_cfg);
@@ -153,28 +308,28 @@ caf::error engine::start() {
   m.sys_cfg->set("scheduler.max-threads", threads);
   m.sys = std::make_unique<caf::actor_system>(*m.sys_cfg);
 
-  journal_options jopts;
-  jopts.partitions = m.cfg.partitions;
-  m.journal = spawn_journal(*m.sys, m.env, jopts);
-  for (const auto& [kind, entry] : m.catalog->kinds)
-    m.pools[kind] = spawn_agent_pool(*m.sys, m.catalog, kind, m.limits);
-  for (std::uint16_t p = 0; p < m.cfg.partitions; ++p) {
-    partition_options popts;
-    popts.index = p;
-    popts.window = m.cfg.partition_window;
-    popts.limits = m.limits;
-    m.partitions.push_back(
-      spawn_partition(*m.sys, partition_links{m.journal, m.pools, m.env, m.catalog, m.cfg.on_transition}, popts));
+  {
+    std::lock_guard<std::mutex> guard{m.handles};
+    m.journal = m.make_journal();
+    for (const auto& [kind, entry] : m.catalog->kinds)
+      m.pools[kind] = spawn_agent_pool(*m.sys, m.catalog, kind, m.limits, m.journal);
+    for (std::uint16_t p = 0; p < m.cfg.partitions; ++p)
+      m.partitions.push_back(m.make_partition(p, m.journal));
+    for (auto& p : m.partitions) caf::anon_send(p, peers_atom::value, m.partitions);
+    m.janitor = m.make_janitor(m.journal);
+    m.sessions = m.make_sessions(m.journal);
   }
-  for (auto& p : m.partitions) caf::anon_send(p, peers_atom::value, m.partitions);
-  janitor_options jan;
-  jan.retention = m.cfg.retention;
-  jan.interval = m.cfg.janitor_interval;
-  jan.batch = m.cfg.janitor_batch;
-  m.janitor = spawn_janitor(*m.sys, m.journal, m.env, jan);
-  session_options sess;
-  sess.max_data_bytes = m.cfg.max_params_bytes;
-  m.sessions = spawn_session_store(*m.sys, m.journal, m.env, sess);
+  supervisor_hooks hooks;
+  auto* self = &m;
+  hooks.on_down = [self](const std::string& name, const caf::error&) { return self->on_down(name); };
+  hooks.replace = [self](const std::string& name) { return self->replace(name); };
+  m.supervisor = spawn_supervisor(*m.sys, std::move(hooks));
+  m.watch(caf::actor_cast<caf::actor>(m.journal), "journal");
+  for (std::uint16_t p = 0; p < m.cfg.partitions; ++p)
+    m.watch(m.partitions[p], "partition-" + std::to_string(p));
+  m.watch(m.janitor, "janitor");
+  m.watch(m.sessions, "sessions");
+  m.journal_up = true;
   m.running = true;
   spdlog::info("hypercore: started on {} with {} partitions and {} agent kinds",
                m.cfg.data_dir, m.cfg.partitions, m.pools.size());
@@ -196,7 +351,16 @@ caf::expected<std::vector<job_id>> engine::submit_batch(const std::vector<job_sp
   return ids;
 }
 
-bool engine::ready() const { return impl_->running && !impl_->stopping; }
+bool engine::ready() const { return not_ready_reason().empty(); }
+
+std::string engine::not_ready_reason() const {
+  const auto& m = *impl_;
+  if (!m.running) return "the engine is not running";
+  if (m.stopping) return "the engine is shutting down";
+  if (!m.journal_up) return "the journal is restarting";
+  if (!m.health->ok()) return "the store cannot write: " + m.health->reason();
+  return {};
+}
 
 std::vector<agent_info> engine::agents() const {
   std::vector<agent_info> out;
@@ -207,7 +371,9 @@ std::vector<agent_info> engine::agents() const {
 
 caf::expected<std::vector<submission>> engine::submit_all(const std::vector<job_spec>& specs) {
   auto& m = *impl_;
-  if (auto err = m.check_running()) return err;
+  if (auto err = m.check_writable()) return err;
+  std::shared_lock<std::shared_mutex> life{m.lifecycle};
+  if (auto err = m.check_writable()) return err;
   if (specs.empty()) return make_error(errc::invalid_request, "a batch needs at least one job");
   if (specs.size() > m.cfg.max_batch_jobs)
     return make_error(errc::payload_too_large,
@@ -220,7 +386,7 @@ caf::expected<std::vector<submission>> engine::submit_all(const std::vector<job_
       job_tables t{*m.env, txn.get()};
       pending = t.count(t.dbs().pending) + t.count(t.dbs().scheduled);
     } catch (const std::exception& e) {
-      return make_error(errc::storage_failure, e.what());
+      return make_error(errc::storage_unavailable, e.what());
     }
     if (pending + specs.size() > m.cfg.max_pending_jobs)
       return make_error(errc::overloaded, std::to_string(pending)
@@ -246,7 +412,7 @@ caf::expected<std::vector<submission>> engine::submit_all(const std::vector<job_
     if (specs.size() == 1) return first;
     return make_error(code_of(first), "batch refused, nothing was written:" + problems);
   }
-  auto receipt = m.ask<append_receipt>(m.journal, caf::infinite, std::move(cmd));
+  auto receipt = m.ask<append_receipt>(m.journal_handle(), m.request_timeout(), std::move(cmd));
   if (!receipt) return receipt.error();
   m.announce(*receipt);
   std::vector<submission> out;
@@ -264,42 +430,54 @@ caf::expected<job_view> engine::submit_and_wait(const job_spec& spec,
 
 caf::expected<job_view> engine::wait(const job_id& id, std::chrono::milliseconds timeout) {
   auto& m = *impl_;
+  std::shared_lock<std::shared_mutex> life{m.lifecycle};
   if (!m.running) return make_error(errc::not_running, "the engine is not running");
-  auto current = m.read_job(id);
-  if (!current) return current.error();
-  if (is_terminal(current->record.status)) return current;
-  auto& partition = m.partitions.at(current->record.partition % m.partitions.size());
-  auto done = m.ask<job>(partition, caf::duration{timeout}, wait_atom::value, id);
-  if (!done) return done.error();
-  return m.read_job(id);
+  auto until = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    auto current = m.read_job(id);
+    if (!current) return current.error();
+    if (is_terminal(current->record.status)) return current;
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return make_error(errc::timeout, "the job is not terminal yet");
+    auto done = m.ask<job>(m.partition_handle(current->record.partition), caf::duration{left},
+                           wait_atom::value, id);
+    if (done) return m.read_job(id);
+    // A partition that died took its waiters along: ask its replacement,
+    // unless the engine itself is stopping.
+    if (code_of(done.error()) != errc::unavailable || m.stopping) return done.error();
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
 }
 
 caf::expected<job_view> engine::get(const job_id& id) {
+  std::shared_lock<std::shared_mutex> life{impl_->lifecycle};
   if (!impl_->running) return make_error(errc::not_running, "the engine is not running");
   return impl_->read_job(id);
 }
 
 caf::expected<job_view> engine::get(const std::string& id_text) {
   auto id = job_id::parse(id_text);
-  if (!id) return make_error(errc::malformed_id, "not a job id: '" + id_text.substr(0, 64) + "'");
+  if (!id) return make_error(errc::malformed_id, "not a job id: '" + quote_for_message(id_text) + "'");
   return get(*id);
 }
 
 caf::expected<job_status> engine::cancel(const job_id& id) {
   auto& m = *impl_;
-  if (!m.running) return make_error(errc::not_running, "the engine is not running");
+  std::shared_lock<std::shared_mutex> life{m.lifecycle};
+  if (auto err = m.check_writable()) return err;
   auto current = m.read_job(id);
   if (!current) return current.error();
   if (is_terminal(current->record.status))
     return make_error(errc::invalid_transition,
                       "job " + id.to_string() + " is already "
                         + std::string{to_string(current->record.status)});
-  auto& partition = m.partitions.at(current->record.partition % m.partitions.size());
-  return m.ask<job_status>(partition, caf::infinite, cancel_atom::value, id);
+  return m.ask<job_status>(m.partition_handle(current->record.partition), m.request_timeout(),
+                           cancel_atom::value, id);
 }
 
 caf::expected<std::vector<job>> engine::dead_letters(const dead_filter& filter) {
   auto& m = *impl_;
+  std::shared_lock<std::shared_mutex> life{m.lifecycle};
   if (!m.running) return make_error(errc::not_running, "the engine is not running");
   std::vector<job> out;
   auto cutoff = now_ms() - filter.older_than.count();
@@ -313,15 +491,16 @@ caf::expected<std::vector<job>> engine::dead_letters(const dead_filter& filter) 
       return out.size() < filter.limit;
     });
   } catch (const std::exception& e) {
-    return make_error(errc::storage_failure, e.what());
+    return make_error(errc::storage_unavailable, e.what());
   }
   return out;
 }
 
 caf::expected<std::vector<job_id>> engine::replay(const std::vector<job_id>& ids) {
   auto& m = *impl_;
-  if (auto err = m.check_running()) return err;
-  auto receipt = m.ask<append_receipt>(m.journal, caf::infinite, replay_dead{ids});
+  std::shared_lock<std::shared_mutex> life{m.lifecycle};
+  if (auto err = m.check_writable()) return err;
+  auto receipt = m.ask<append_receipt>(m.journal_handle(), m.request_timeout(), replay_dead{ids});
   if (!receipt) return receipt.error();
   m.announce(*receipt);
   std::vector<job_id> out;
@@ -352,25 +531,28 @@ caf::expected<session_view> to_view(caf::expected<session_record> r) {
 caf::expected<std::string> engine::create_session(const nlohmann::json& data,
                                                   std::chrono::seconds ttl) {
   auto& m = *impl_;
-  if (auto err = m.check_running()) return err;
+  std::shared_lock<std::shared_mutex> life{m.lifecycle};
+  if (auto err = m.check_writable()) return err;
   put_session cmd{{}, data.dump(), std::chrono::duration_cast<std::chrono::milliseconds>(ttl).count(),
                   false, false};
-  auto created = m.ask<session_record>(m.sessions, caf::infinite, std::move(cmd));
+  auto created = m.ask<session_record>(m.sessions_handle(), m.request_timeout(), std::move(cmd));
   if (!created) return created.error();
   return created->id;
 }
 
 caf::expected<session_view> engine::session(const std::string& id) {
   auto& m = *impl_;
+  std::shared_lock<std::shared_mutex> life{m.lifecycle};
   if (!m.running) return make_error(errc::not_running, "the engine is not running");
-  return to_view(m.ask<session_record>(m.sessions, caf::infinite, get_atom::value, id));
+  return to_view(m.ask<session_record>(m.sessions_handle(), m.request_timeout(), get_atom::value, id));
 }
 
 caf::expected<session_view> engine::update_session(const std::string& id,
                                                    const std::optional<nlohmann::json>& data,
                                                    std::optional<std::chrono::seconds> ttl) {
   auto& m = *impl_;
-  if (auto err = m.check_running()) return err;
+  std::shared_lock<std::shared_mutex> life{m.lifecycle};
+  if (auto err = m.check_writable()) return err;
   put_session cmd;
   cmd.id = id;
   cmd.update = true;
@@ -379,20 +561,22 @@ caf::expected<session_view> engine::update_session(const std::string& id,
   if (ttl) cmd.expires_at_ms = std::chrono::duration_cast<std::chrono::milliseconds>(*ttl).count();
   if (ttl && cmd.expires_at_ms == 0)
     return make_error(errc::invalid_request, "ttl must be at least 1 second");
-  return to_view(m.ask<session_record>(m.sessions, caf::infinite, std::move(cmd)));
+  return to_view(m.ask<session_record>(m.sessions_handle(), m.request_timeout(), std::move(cmd)));
 }
 
 caf::error engine::delete_session(const std::string& id) {
   auto& m = *impl_;
-  if (auto err = m.check_running()) return err;
-  auto removed = m.ask<std::uint64_t>(m.sessions, caf::infinite, delete_atom::value, id);
+  std::shared_lock<std::shared_mutex> life{m.lifecycle};
+  if (auto err = m.check_writable()) return err;
+  auto removed = m.ask<std::uint64_t>(m.sessions_handle(), m.request_timeout(), delete_atom::value, id);
   return removed ? caf::error{} : removed.error();
 }
 
 caf::expected<std::uint64_t> engine::sweep_sessions() {
   auto& m = *impl_;
-  if (!m.running) return make_error(errc::not_running, "the engine is not running");
-  return m.ask<std::uint64_t>(m.sessions, caf::infinite, sweep_atom::value);
+  std::shared_lock<std::shared_mutex> life{m.lifecycle};
+  if (auto err = m.check_writable()) return err;
+  return m.ask<std::uint64_t>(m.sessions_handle(), m.request_timeout(), sweep_atom::value);
 }
 
 std::optional<nlohmann::json> engine::session_data(const std::string& id) {
@@ -403,71 +587,130 @@ std::optional<nlohmann::json> engine::session_data(const std::string& id) {
 
 caf::expected<std::uint64_t> engine::purge_expired() {
   auto& m = *impl_;
-  if (!m.running) return make_error(errc::not_running, "the engine is not running");
-  return m.ask<std::uint64_t>(m.janitor, caf::infinite, sweep_atom::value);
+  std::shared_lock<std::shared_mutex> life{m.lifecycle};
+  if (auto err = m.check_writable()) return err;
+  return m.ask<std::uint64_t>(m.janitor_handle(), m.request_timeout(), sweep_atom::value);
 }
 
 engine_stats engine::stats() {
   auto& m = *impl_;
   engine_stats out;
+  std::shared_lock<std::shared_mutex> life{m.lifecycle};
   if (!m.running) return out;
-  for (auto& p : m.partitions)
+  std::vector<caf::actor> parts;
+  {
+    std::lock_guard<std::mutex> guard{m.handles};
+    parts = m.partitions;
+  }
+  for (auto& p : parts)
     if (auto s = m.ask<partition_stats>(p, caf::duration{std::chrono::seconds(5)}, stats_atom::value)) {
       out.resident += s->resident;
       out.running += s->running;
     }
   caf::scoped_actor self{*m.sys};
-  self->request(m.journal, std::chrono::seconds(30), stats_atom::value)
+  self->request(m.journal_handle(), std::chrono::seconds(30), stats_atom::value)
     .receive([&](std::uint64_t commits, std::uint64_t records) {
       out.commits = commits;
       out.records = records;
     }, [](caf::error&) {});
   for (auto& [kind, pool] : m.pools)
     self->request(pool, std::chrono::seconds(5), stats_atom::value)
-      .receive([&](std::uint64_t, std::uint64_t, std::uint64_t restarts) {
+      .receive([&](std::uint64_t, std::uint64_t, std::uint64_t restarts, std::uint64_t executing) {
         out.restarts += restarts;
+        out.executing += executing;
       }, [](caf::error&) {});
+  out.core_restarts = m.core_restarts;
   return out;
+}
+
+caf::error engine::kill_core_actor(const std::string& name) {
+  auto& m = *impl_;
+  std::shared_lock<std::shared_mutex> life{m.lifecycle};
+  if (auto err = m.check_running()) return err;
+  caf::actor target;
+  {
+    std::lock_guard<std::mutex> guard{m.handles};
+    if (name == "journal") target = caf::actor_cast<caf::actor>(m.journal);
+    else if (name == "janitor") target = m.janitor;
+    else if (name == "sessions") target = m.sessions;
+    else if (name.rfind("partition-", 0) == 0 && name.size() > 10
+             && name.find_first_not_of("0123456789", 10) == std::string::npos
+             && std::stoul(name.substr(10)) < m.partitions.size())
+      target = m.partitions[std::stoul(name.substr(10))];
+  }
+  if (!target) return make_error(errc::not_found, "no core actor named '" + quote_for_message(name) + "'");
+  caf::anon_send_exit(target, caf::exit_reason::kill);
+  return {};
 }
 
 void engine::shutdown(std::chrono::milliseconds deadline) {
   auto& m = *impl_;
+  // One caller does the work; the others return at once (the engine is
+  // then stopping, and calls made meanwhile fail with shutting_down).
   if (!m.running || m.stopping.exchange(true)) return;
   auto until = std::chrono::steady_clock::now() + deadline;
+  std::vector<caf::actor> parts;
+  {
+    std::lock_guard<std::mutex> guard{m.handles};
+    parts = m.partitions;
+  }
   {
     caf::scoped_actor self{*m.sys};
-    // Stop starting attempts; wait for the running ones until the deadline.
+    // Nobody replaces what is stopped on purpose.
+    self->send_exit(m.supervisor, caf::exit_reason::kill);
+    // No attempt starts from here on: pools stop handing out what they
+    // queued (first, so nothing queued slips through), partitions stop
+    // dispatching.
+    for (auto& [kind, pool] : m.pools) self->send(pool, drain_atom::value);
+    for (auto& p : parts)
+      self->request(p, std::chrono::seconds(5), drain_atom::value)
+        .receive([](std::uint64_t) {}, [](caf::error&) {});
+    // Wait for the attempts agents hold until the deadline.
     for (;;) {
-      std::uint64_t running = 0;
-      for (auto& p : m.partitions)
-        self->request(p, std::chrono::seconds(5), drain_atom::value)
-          .receive([&](std::uint64_t n) { running += n; }, [](caf::error&) {});
-      if (running == 0 || std::chrono::steady_clock::now() >= until) {
-        if (running > 0)
+      std::uint64_t executing = 0;
+      for (auto& [kind, pool] : m.pools)
+        self->request(pool, std::chrono::seconds(5), stats_atom::value)
+          .receive([&](std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t n) { executing += n; },
+                   [](caf::error&) {});
+      // Outcomes of attempts that just ended are on their way to the journal.
+      if (executing == 0 || std::chrono::steady_clock::now() >= until) {
+        if (executing > 0)
           spdlog::warn("hypercore: shutdown deadline passed with {} attempts running; "
-                       "they stay pending for the next start",
-                       running);
+                       "they count, and the next start records them as interrupted",
+                       executing);
         break;
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
-    for (auto& [kind, pool] : m.pools) self->send(pool, drain_atom::value);
-    // The journal answers stats only after committing what it holds.
-    self->request(m.journal, std::chrono::seconds(30), stats_atom::value)
+    for (auto& [kind, pool] : m.pools) self->send(pool, halt_atom::value);
+    // The partitions' last outcome writes, then the journal's barrier: its
+    // stats reply comes only after committing what it holds.
+    for (auto& p : parts)
+      self->request(p, std::chrono::seconds(1), stats_atom::value)
+        .receive([](partition_stats&) {}, [](caf::error&) {});
+    self->request(m.journal_handle(), std::chrono::seconds(30), stats_atom::value)
       .receive([](std::uint64_t, std::uint64_t) {}, [](caf::error&) {});
     for (auto& [kind, pool] : m.pools) self->send_exit(pool, caf::exit_reason::kill);
-    for (auto& p : m.partitions) self->send_exit(p, caf::exit_reason::kill);
-    self->send_exit(m.janitor, caf::exit_reason::kill);
-    self->send_exit(m.sessions, caf::exit_reason::kill);
-    self->send_exit(m.journal, caf::exit_reason::kill);
+    for (auto& p : parts) self->send_exit(p, caf::exit_reason::kill);
+    self->send_exit(m.janitor_handle(), caf::exit_reason::kill);
+    self->send_exit(m.sessions_handle(), caf::exit_reason::kill);
+    self->send_exit(m.journal_handle(), caf::exit_reason::kill);
+  }
+  // Calls still inside the engine finish (their actors are gone, so they
+  // return errors) before the system and the store go away.
+  std::unique_lock<std::shared_mutex> life{m.lifecycle};
+  {
+    std::lock_guard<std::mutex> guard{m.handles};
+    m.partitions.clear();
+    m.janitor = nullptr;
+    m.sessions = nullptr;
+    m.journal = nullptr;
   }
   m.pools.clear();
-  m.partitions.clear();
-  m.janitor = nullptr;
-  m.sessions = nullptr;
-  m.journal = nullptr;
+  m.supervisor = nullptr;
   m.sys.reset(); // waits for every actor, detached workers included
   m.env.reset();
+  m.journal_up = false;
   m.running = false;
   m.stopping = false;
 }

@@ -36,6 +36,10 @@ struct engine_stats {
   std::uint64_t commits = 0;
   std::uint64_t records = 0;
   std::uint64_t restarts = 0;
+  /// Attempts an agent holds right now (queued attempts excluded).
+  std::uint64_t executing = 0;
+  /// Core actors replaced by the supervisor since start.
+  std::uint64_t core_restarts = 0;
 };
 
 /// One accepted submit: the job's id, and whether an idempotency key matched
@@ -94,8 +98,12 @@ public:
   /// submit_batch, telling for each job whether it was a duplicate.
   caf::expected<std::vector<submission>> submit_all(const std::vector<job_spec>& specs);
 
-  /// True between a successful start() and the beginning of shutdown().
+  /// True between a successful start() and the beginning of shutdown(),
+  /// while the store accepts writes and the journal is up.
   bool ready() const;
+  /// Why ready() is false (empty when it is true): "not started", "shutting
+  /// down", "the journal is restarting", or the store's last write error.
+  std::string not_ready_reason() const;
 
   /// The registered kinds, in name order.
   std::vector<agent_info> agents() const;
@@ -148,8 +156,17 @@ public:
   const engine_config& config() const;
 
   /// Stops intake, lets running attempts finish until the deadline, and
-  /// leaves everything else pending in the store for the next start.
+  /// leaves everything else pending in the store for the next start. No
+  /// attempt starts once it began; an attempt still running at the deadline
+  /// is abandoned: it counts, and the next start records it as interrupted.
+  /// Safe to call from any thread, concurrently with other calls (they then
+  /// fail with shutting_down or not_running) and more than once.
   void shutdown(std::chrono::milliseconds deadline = std::chrono::seconds(10));
+
+  /// Test seam for supervision: kills one core actor ("journal",
+  /// "partition-N", "sessions", "janitor") as if it had crashed; the engine
+  /// replaces it. Errors: not_found for another name, not_running.
+  caf::error kill_core_actor(const std::string& name);
 
 private:
   struct impl;

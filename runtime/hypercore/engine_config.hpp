@@ -39,6 +39,16 @@ struct engine_config {
   /// Called once a transition to retrying or a terminal status is durable,
   /// on a partition's thread: keep it quick and thread-safe.
   std::function<void(const job_id&, job_status)> on_transition;
+  /// Longest any engine call waits for an actor's answer; past it the call
+  /// returns errc::timeout. wait() is bounded by its own timeout instead.
+  std::chrono::milliseconds request_timeout{std::chrono::seconds(30)};
+  /// Pause before a journal that died is replaced; the engine is not ready
+  /// meanwhile and submits fail fast with errc::unavailable.
+  std::chrono::milliseconds journal_restart_delay{std::chrono::milliseconds(100)};
+  /// Test seam for fault injection: called inside every journal write
+  /// transaction before commit; a non-zero errno/LMDB code fails the batch
+  /// as that error (ENOSPC: storage_full; EIO: storage_unavailable).
+  std::function<int()> inject_write_error;
 };
 
 } // namespace hypercore

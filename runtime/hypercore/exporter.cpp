@@ -16,6 +16,7 @@ caf::expected<std::uint64_t> export_jobs(const std::string& data_dir, std::ostre
   persistence::env_options opts;
   opts.dir = data_dir;
   opts.partitions = 0; // whatever the store was created with
+  opts.exclusive = false; // a reader beside a running engine is fine
   auto env = persistence::lmdb_env::open(opts);
   if (!env) return env.error();
   std::uint64_t written = 0;
@@ -25,7 +26,7 @@ caf::expected<std::uint64_t> export_jobs(const std::string& data_dir, std::ostre
     t.scan_jobs([&](const job& j) {
       std::optional<std::string> output;
       if (j.status == job_status::succeeded) output = t.get_result(j.id);
-      out << to_json(j, output).dump() << '\n';
+      out << safe_dump(to_json(j, output)) << '\n';
       ++written;
       return static_cast<bool>(out);
     });

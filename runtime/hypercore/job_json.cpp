@@ -48,4 +48,8 @@ nlohmann::json to_json(const job& j, const std::optional<std::string>& output) {
   return out;
 }
 
+std::string safe_dump(const nlohmann::json& value) {
+  return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 } // namespace hypercore

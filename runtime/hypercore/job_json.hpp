@@ -14,4 +14,8 @@ namespace hypercore {
 /// params and output as embedded JSON, timestamps in ms since the epoch.
 nlohmann::json to_json(const job& j, const std::optional<std::string>& output = std::nullopt);
 
+/// JSON text that never throws: bytes that are not UTF-8 (stored before the
+/// edge checked them, or quoted in a message) become U+FFFD.
+std::string safe_dump(const nlohmann::json& value);
+
 } // namespace hypercore

@@ -156,6 +156,11 @@ TEST_CASE("a job that takes the process down is dead after its attempts, not run
   REQUIRE(view);
   CHECK(view->record.status == job_status::dead);
   CHECK(view->record.attempts == 2);
-  REQUIRE_FALSE(view->record.errors.empty());
-  CHECK(view->record.errors.back().message.find("never finished") != std::string::npos);
+  // One entry per attempt that did not succeed: both were cut by the kill.
+  REQUIRE(view->record.errors.size() == 2);
+  CHECK(view->record.errors[0].attempt == 1);
+  CHECK(view->record.errors[0].message.find("attempt 1 interrupted") != std::string::npos);
+  CHECK(view->record.errors[1].attempt == 2);
+  CHECK(view->record.errors[1].message.find("attempt 2 interrupted") != std::string::npos);
+  CHECK(view->record.errors[1].message.find("no attempts left") != std::string::npos);
 }

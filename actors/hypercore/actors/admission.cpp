@@ -3,6 +3,7 @@
 
 #include "hypercore/core/errc.hpp"
 #include "hypercore/core/routing.hpp"
+#include "hypercore/core/utf8.hpp"
 
 namespace hypercore {
 
@@ -29,10 +30,19 @@ caf::expected<nlohmann::json> parse_params(const std::string& text,
 caf::expected<job> admit(const job_spec& spec, const kind_catalog& catalog,
                          const admission_limits& limits, const job* parent,
                          std::int64_t now_ms) {
+  // UTF-8 first: every later message may quote these strings.
+  for (const auto* text : {&spec.kind, &spec.partition_key, &spec.idempotency_key,
+                           &spec.session_id})
+    if (!is_valid_utf8(*text))
+      return make_error(errc::invalid_utf8,
+                        "kind, partition_key, idempotency_key and session_id must be UTF-8");
+  if (spec.kind.empty() || spec.kind.size() > limits.max_kind_bytes)
+    return make_error(errc::invalid_request, "kind must be 1 to "
+                                               + std::to_string(limits.max_kind_bytes) + " bytes");
   const auto* entry = catalog.find(spec.kind);
   if (entry == nullptr)
     return make_error(errc::unknown_kind, "no agent is registered for kind '"
-                                            + spec.kind.substr(0, 128) + "'");
+                                            + quote_for_message(spec.kind, 128) + "'");
   if (spec.partition_key.size() > limits.max_key_bytes
       || spec.idempotency_key.size() > limits.max_key_bytes
       || spec.session_id.size() > limits.max_key_bytes)
@@ -42,6 +52,13 @@ caf::expected<job> admit(const job_spec& spec, const kind_catalog& catalog,
   if (spec.max_attempts > limits.max_attempts_cap)
     return make_error(errc::invalid_request,
                       "max_attempts is limited to " + std::to_string(limits.max_attempts_cap));
+  if (spec.priority < limits.min_priority || spec.priority > limits.max_priority)
+    return make_error(errc::invalid_request, "priority must be from "
+                                               + std::to_string(limits.min_priority) + " to "
+                                               + std::to_string(limits.max_priority));
+  if (spec.delay_ms > limits.max_delay_ms)
+    return make_error(errc::invalid_request,
+                      "delay_ms is limited to " + std::to_string(limits.max_delay_ms));
   auto params = parse_params(spec.params, limits);
   if (!params) return params.error();
   if (entry->validate)

@@ -23,6 +23,13 @@ struct admission_limits {
   std::uint32_t max_chain_depth = 32;
   std::uint32_t max_attempts_cap = 1000;
   std::uint16_t partitions = 8;
+  /// Kinds are names people read in logs and URLs.
+  std::size_t max_kind_bytes = 128;
+  /// Priorities outside this range are refused (not clamped, not wrapped).
+  std::int32_t min_priority = -1'000'000;
+  std::int32_t max_priority = 1'000'000;
+  /// 366 days: keeps run_at far from overflow whatever the clock says.
+  std::uint64_t max_delay_ms = 366ULL * 24 * 3600 * 1000;
 };
 
 /// Parses JSON text with a nesting bound; errors are invalid_params or
@@ -31,6 +38,8 @@ caf::expected<nlohmann::json> parse_params(const std::string& text,
                                            const admission_limits& limits);
 
 /// Validates `spec` and builds its job (new id, partition, run_at, trace id).
+/// The one admission path: submits and follow-ups obey the same bounds
+/// (UTF-8 strings, key and kind lengths, priority, delay, attempts, params).
 /// `parent` is set for follow-ups: they inherit its trace id and session and
 /// sit one level deeper in the chain.
 caf::expected<job> admit(const job_spec& spec, const kind_catalog& catalog,

@@ -57,6 +57,9 @@ struct pool_state {
   std::uint64_t next_token = 0;
   std::unordered_map<std::uint64_t, in_flight_attempt> in_flight;
   restart_limiter limiter;
+  journal_actor journal;
+  /// Shutdown began: no attempt starts any more.
+  bool draining = false;
 };
 
 using pool_actor = caf::stateful_actor<pool_state>;
@@ -148,7 +151,7 @@ void arm_sweep(pool_actor* self) {
 
 void pump(pool_actor* self) {
   auto& st = self->state;
-  while (!st.paused && !st.idle.empty() && !st.queue.empty()) {
+  while (!st.draining && !st.paused && !st.idle.empty() && !st.queue.empty()) {
     auto w = st.idle.front();
     st.idle.pop_front();
     auto item = std::move(st.queue.front());
@@ -158,6 +161,9 @@ void pump(pool_actor* self) {
     auto attempt = item.cmd.j.attempts;
     st.in_flight.emplace(token, in_flight_attempt{w, id, attempt, self->clock().now(), item.promise});
     arm_sweep(self);
+    // Journaled without waiting (group-committed): the attempt count survives
+    // a crash, and "running" means an agent holds the attempt.
+    if (st.journal) self->send(st.journal, record_start{id, attempt, now_ms()});
     self->request(w.handle, caf::infinite, std::move(item.cmd))
       .then(
         [=](job_finished& f) {
@@ -185,8 +191,9 @@ void pump(pool_actor* self) {
 }
 
 caf::behavior pool_behavior(pool_actor* self, catalog_ptr catalog, std::string kind,
-                            admission_limits limits) {
+                            admission_limits limits, journal_actor journal) {
   auto& st = self->state;
+  st.journal = std::move(journal);
   st.catalog = std::move(catalog);
   st.kind = std::move(kind);
   st.limits = limits;
@@ -199,6 +206,7 @@ caf::behavior pool_behavior(pool_actor* self, catalog_ptr catalog, std::string k
     start_worker(self);
   return {
     [=](run_job& cmd) -> caf::result<job_finished> {
+      if (self->state.draining) return make_error(errc::shutting_down, "not started: shutting down");
       auto rp = self->make_response_promise<job_finished>();
       self->state.queue.push_back({std::move(cmd), rp});
       pump(self);
@@ -215,15 +223,26 @@ caf::behavior pool_behavior(pool_actor* self, catalog_ptr catalog, std::string k
     },
     [=](sweep_atom) { sweep_timeouts(self); },
     [=](drain_atom) {
-      // Shutdown: ask every running attempt to end; cooperative agents return.
+      // Shutdown began: start nothing more. Queued attempts never started, so
+      // they cost the job nothing; the partition is draining and drops these.
+      auto& s = self->state;
+      s.draining = true;
+      for (auto& item : s.queue)
+        item.promise.deliver(make_error(errc::shutting_down, "not started: shutting down"));
+      s.queue.clear();
+    },
+    [=](halt_atom) {
+      // The shutdown deadline: ask every running attempt to end; cooperative
+      // agents return.
       for (auto& weak : self->state.stops)
         if (auto flag = weak.lock()) flag->store(true);
-      self->state.queue.clear();
     },
+    [=](journal_atom, journal_actor& j) { self->state.journal = std::move(j); },
     [=](stats_atom) {
       auto& s = self->state;
       return caf::make_message(static_cast<std::uint64_t>(s.alive),
-                               static_cast<std::uint64_t>(s.queue.size()), s.restarts);
+                               static_cast<std::uint64_t>(s.queue.size()), s.restarts,
+                               static_cast<std::uint64_t>(s.in_flight.size()));
     },
   };
 }
@@ -231,8 +250,9 @@ caf::behavior pool_behavior(pool_actor* self, catalog_ptr catalog, std::string k
 } // namespace
 
 caf::actor spawn_agent_pool(caf::actor_system& sys, catalog_ptr catalog, std::string kind,
-                            admission_limits limits) {
-  return sys.spawn(pool_behavior, std::move(catalog), std::move(kind), limits);
+                            admission_limits limits, journal_actor journal) {
+  return sys.spawn(pool_behavior, std::move(catalog), std::move(kind), limits,
+                   std::move(journal));
 }
 
 } // namespace hypercore

@@ -8,6 +8,7 @@
 
 #include "hypercore/core/clock.hpp"
 #include "hypercore/core/errc.hpp"
+#include "hypercore/core/utf8.hpp"
 
 namespace hypercore {
 
@@ -46,23 +47,41 @@ caf::expected<job_finished> run_attempt(agent& a, const kind_catalog& catalog,
   } catch (...) {
     return make_error(errc::agent_crashed, "agent threw a non-standard exception");
   }
-  if (!result.succeeded()) return failed(j, std::move(result.error), result.retryable);
+  // An error message is stored and shown: keep it UTF-8 and bounded.
+  if (!result.succeeded())
+    return failed(j, utf8_sanitized(utf8_prefix(result.error, 4096)), result.retryable);
   job_finished f;
   f.id = j.id;
   f.attempt = j.attempts;
   f.ok = true;
-  f.output = result.output->dump();
+  // Malformed output (a string that is not UTF-8) fails the attempt for good
+  // instead of storing something no reader could render.
+  try {
+    f.output = result.output->dump();
+  } catch (const nlohmann::json::exception&) {
+    return failed(j, "agent returned output that is not valid JSON (a string is not UTF-8)", false);
+  }
+  if (f.output.size() > limits.max_params_bytes)
+    return failed(j, "agent output is " + std::to_string(f.output.size())
+                       + " bytes; the limit is " + std::to_string(limits.max_params_bytes),
+                  false);
   // Refuse bad follow-ups now, while the error can still name this job.
   for (auto& spec : ctx.emitted()) {
     auto admitted = admit(spec, catalog, limits, &j, now_ms());
     if (!admitted)
-      return failed(j, "follow-up '" + spec.kind.substr(0, 64) + "' refused: "
+      return failed(j, "follow-up '" + quote_for_message(spec.kind) + "' refused: "
                          + message_of(admitted.error()),
                     false);
   }
   f.followups = std::move(ctx.emitted());
   if (cmd.has_session) {
-    auto after = session.dump();
+    std::string after;
+    try {
+      after = session.dump();
+    } catch (const nlohmann::json::exception&) {
+      return failed(j, "agent wrote session data that is not valid JSON (a string is not UTF-8)",
+                    false);
+    }
     if (after != before) {
       f.session_changed = true;
       f.session_data = std::move(after);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "hypercore/actors/journal.hpp"
 
+#include <cerrno>
 #include <unordered_map>
 #include <variant>
 #include <vector>
@@ -17,6 +18,7 @@
 #include "hypercore/core/transition.hpp"
 #include "hypercore/persistence/codec.hpp"
 #include "hypercore/persistence/job_tables.hpp"
+#include "hypercore/core/utf8.hpp"
 
 namespace hypercore {
 
@@ -66,6 +68,20 @@ struct journal_state {
   bool flush_scheduled = false;
   std::uint64_t commits = 0;
   std::uint64_t records = 0;
+  std::uint64_t failed_batches = 0;
+  bool probe_scheduled = false;
+  std::chrono::milliseconds probe_delay{0};
+
+  // Commands queued when the journal dies were never written: say so at
+  // once instead of letting their senders wait out a timeout (CAF 0.17
+  // drops undelivered promises silently).
+  ~journal_state() {
+    auto gone = make_error(errc::unavailable, "the journal stopped before writing this; retry");
+    for (auto& q : queue) {
+      if (q.receipt.pending()) q.receipt.deliver(gone);
+      if (q.count.pending()) q.count.deliver(gone);
+    }
+  }
 
   // Where index_active put it: the run_at to wake up for, or 0 for pending.
   static std::int64_t scheduled_at(const job& j, std::int64_t now) {
@@ -227,7 +243,7 @@ struct journal_state {
       auto old = t.get_session(cmd.id);
       if (!old || old->size() < 8
           || static_cast<std::int64_t>(persistence::get_be64(old->data())) <= now_ms()) {
-        out.err = make_error(errc::not_found, "no live session " + cmd.id.substr(0, 64));
+        out.err = make_error(errc::not_found, "no live session " + quote_for_message(cmd.id));
         return out;
       }
       if (cmd.keep_data) data = old->substr(8);
@@ -273,6 +289,10 @@ struct journal_state {
       }
       for (std::uint16_t p = 0; p < opts.partitions; ++p)
         if (next_seq[p] != durable_seq[p]) t.put_seq_mark(p, next_seq[p]);
+      // A probe (empty batch) must touch a page, or it would prove nothing.
+      if (batch.empty()) t.put_seq_mark(0, next_seq[0]);
+      if (opts.inject_write_error)
+        if (int rc = opts.inject_write_error(); rc != 0) throw lmdb_failure(rc, "injected");
     } catch (...) {
       mdb_txn_abort(txn);
       throw;
@@ -281,6 +301,53 @@ struct journal_state {
     durable_seq = next_seq;
     return results;
   }
+
+  // Writes the batch, growing the map on MDB_MAP_FULL; a failure comes back
+  // as a typed error (never an exception) and is reported to `health`.
+  caf::error write_with_growth(std::vector<queued_command>& batch,
+                               std::vector<command_result>& results) {
+    caf::error failure;
+    auto saved_seq = next_seq;
+    for (int tries = 0;; ++tries) {
+      // A retried batch assigns its seqs again from where it started.
+      next_seq = saved_seq;
+      try {
+        results = write_batch(batch);
+        if (opts.health) opts.health->mark_ok();
+        return {};
+      } catch (const lmdb_failure& e) {
+        if (e.rc == MDB_MAP_FULL && tries < 16) {
+          try {
+            env->grow_map();
+            continue;
+          } catch (const lmdb_failure& grow) {
+            failure = make_error(errc::storage_full, std::string{"the store cannot grow: "} + grow.what());
+            break;
+          }
+        }
+        bool full = e.rc == ENOSPC || e.rc == EDQUOT || e.rc == MDB_MAP_FULL;
+        failure = make_error(full ? errc::storage_full : errc::storage_unavailable,
+                             std::string{full ? "the disk is full: " : "the store failed to write: "}
+                               + e.what());
+        break;
+      } catch (const std::exception& e) {
+        failure = make_error(errc::storage_unavailable, std::string{"writing failed: "} + e.what());
+        break;
+      } catch (...) {
+        failure = make_error(errc::storage_unavailable, "writing failed: unknown exception");
+        break;
+      }
+    }
+    if (failed_batches++ % 1000 == 0)
+      spdlog::error("journal: batch of {} commands failed: {} ({} failed batches so far)",
+                    batch.size(), message_of(failure), failed_batches);
+    if (opts.health) opts.health->mark_failed(message_of(failure));
+    next_seq = saved_seq;
+    return failure;
+  }
+
+  /// True when the store is failing and a probe should be scheduled.
+  bool unhealthy() const { return opts.health && !opts.health->ok(); }
 
   void flush() {
     flush_scheduled = false;
@@ -293,29 +360,8 @@ struct journal_state {
       batch.assign(std::make_move_iterator(queue.begin()), std::make_move_iterator(cut));
       queue.erase(queue.begin(), cut);
     }
-    auto saved_seq = next_seq;
     std::vector<command_result> results;
-    caf::error failure;
-    for (int tries = 0;; ++tries) {
-      try {
-        results = write_batch(batch);
-        break;
-      } catch (const lmdb_failure& e) {
-        next_seq = saved_seq;
-        if (e.rc == MDB_MAP_FULL && tries < 16) {
-          try {
-            env->grow_map();
-            continue;
-          } catch (const lmdb_failure& grow) {
-            failure = make_error(errc::storage_failure, grow.what());
-            break;
-          }
-        }
-        spdlog::error("journal: batch of {} commands failed: {}", batch.size(), e.what());
-        failure = make_error(errc::storage_failure, e.what());
-        break;
-      }
-    }
+    caf::error failure = write_with_growth(batch, results);
     ++commits;
     records += batch.size();
     for (std::size_t i = 0; i < batch.size(); ++i) {
@@ -341,6 +387,22 @@ void schedule_flush(journal_pointer self) {
     // Lands behind everything already in the mailbox: that is the group.
     self->send(self, flush_atom::value);
   }
+}
+
+// While the store fails, probe it with an empty write at a growing pause, so
+// readiness returns by itself when space does, even with no traffic.
+void schedule_probe(journal_pointer self) {
+  auto& st = self->state;
+  if (!st.unhealthy()) {
+    st.probe_delay = std::chrono::milliseconds(0);
+    return;
+  }
+  if (st.probe_scheduled) return;
+  st.probe_delay = st.probe_delay.count() == 0
+                     ? st.opts.probe_initial
+                     : std::min(st.opts.probe_max, st.probe_delay * 2);
+  st.probe_scheduled = true;
+  self->delayed_send(self, st.probe_delay, probe_atom::value);
 }
 
 template <class Command>
@@ -399,11 +461,22 @@ journal_actor::behavior_type journal_behavior(journal_pointer self,
     },
     [=](stats_atom) -> caf::result<std::uint64_t, std::uint64_t> {
       while (!self->state.queue.empty()) self->state.flush();
+      schedule_probe(self);
       return {self->state.commits, self->state.records};
     },
     [=](flush_atom) {
       self->state.flush();
       if (!self->state.queue.empty()) schedule_flush(self);
+      schedule_probe(self);
+    },
+    [=](probe_atom) {
+      auto& s = self->state;
+      s.probe_scheduled = false;
+      if (!s.unhealthy()) return;
+      std::vector<queued_command> none;
+      std::vector<command_result> results;
+      s.write_with_growth(none, results);
+      schedule_probe(self);
     },
   };
 }

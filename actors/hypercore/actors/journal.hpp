@@ -8,12 +8,20 @@
 // Persists: every job transition, in group-committed write transactions;
 //   a sender is answered only after the transaction holding its command
 //   committed (and was fsync'd unless sync is off).
-// Fails: MDB_MAP_FULL grows the map and replays the batch; any other LMDB
-//   error fails the batch's commands with storage_failure and the journal
-//   stays up. A command that does not fit the stored state (errc) fails alone.
+// Fails: MDB_MAP_FULL grows the map and replays the batch; a full disk fails
+//   the batch with storage_full, any other LMDB error or exception with
+//   storage_unavailable, and the journal stays up: it marks the store
+//   unhealthy (journal_health) and probes it with backoff until a commit
+//   succeeds again. A command that does not fit the stored state fails alone.
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
+#include <string>
+
+#include <chrono>
+#include <functional>
 
 #include <caf/fwd.hpp>
 #include <caf/replies_to.hpp>
@@ -35,7 +43,37 @@ using journal_actor = caf::typed_actor<
   /// (commits, records) so far; answered after committing what is queued,
   /// so its reply is also a barrier: everything sent before is durable.
   caf::replies_to<stats_atom>::with<std::uint64_t, std::uint64_t>,
-  caf::reacts_to<flush_atom>>;
+  caf::reacts_to<flush_atom>,
+  /// Retries an empty write while the store is failing (see journal_health).
+  caf::reacts_to<probe_atom>>;
+
+/// Whether the last write transaction committed, shared by the journal (the
+/// only writer) with the engine's readiness check. Thread-safe.
+class journal_health {
+public:
+  bool ok() const { return ok_.load(std::memory_order_acquire); }
+  /// Why writes fail (empty while ok).
+  std::string reason() const {
+    std::lock_guard<std::mutex> guard{mutex_};
+    return reason_;
+  }
+  void mark_ok() {
+    if (ok()) return;
+    std::lock_guard<std::mutex> guard{mutex_};
+    reason_.clear();
+    ok_.store(true, std::memory_order_release);
+  }
+  void mark_failed(std::string reason) {
+    std::lock_guard<std::mutex> guard{mutex_};
+    reason_ = std::move(reason);
+    ok_.store(false, std::memory_order_release);
+  }
+
+private:
+  std::atomic<bool> ok_{true};
+  mutable std::mutex mutex_;
+  std::string reason_;
+};
 
 struct journal_options {
   std::uint16_t partitions = 8;
@@ -43,6 +81,14 @@ struct journal_options {
   std::size_t max_batch = 4096;
   /// An idempotency key older than this no longer matches (milliseconds).
   std::int64_t idempotency_ttl_ms = 24LL * 3600 * 1000;
+  /// Where the journal reports whether writes succeed; may be null.
+  std::shared_ptr<journal_health> health;
+  /// First and longest pause between probes of a failing store.
+  std::chrono::milliseconds probe_initial{100};
+  std::chrono::milliseconds probe_max{std::chrono::seconds(5)};
+  /// Test seam: when set, called inside every write transaction before it
+  /// commits; a non-zero return is treated as that LMDB/errno code.
+  std::function<int()> inject_write_error;
 };
 
 /// Spawns the journal on its own thread (detached): commits block on fsync

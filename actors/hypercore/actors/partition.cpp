@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "hypercore/actors/partition.hpp"
 
+#include <cmath>
 #include <limits>
 #include <random>
 #include <unordered_map>
@@ -16,6 +17,7 @@
 #include "hypercore/core/clock.hpp"
 #include "hypercore/core/errc.hpp"
 #include "hypercore/core/routing.hpp"
+#include "hypercore/core/transition.hpp"
 #include "hypercore/persistence/codec.hpp"
 #include "hypercore/persistence/job_tables.hpp"
 
@@ -47,11 +49,27 @@ struct partition_state {
   std::unordered_map<job_id, std::vector<caf::typed_response_promise<job>>, job_id_hash> waiters;
   std::optional<std::int64_t> timer_at;
   std::mt19937_64 rng{std::random_device{}()};
+  /// Outcomes whose write failed and is being retried: tries so far.
+  std::unordered_map<job_id, std::uint32_t, job_id_hash> rewrite_tries;
+  /// Job records the pager decoded since start (what recovery costs).
+  std::uint64_t records_paged = 0;
+
+  // CAF 0.17 drops an undelivered promise silently, so a waiter of a
+  // partition that dies would wait out its whole timeout: answer it now
+  // (the state is destroyed when the actor terminates, however it does).
+  ~partition_state() {
+    for (auto& [id, promises] : waiters)
+      for (auto& rp : promises)
+        rp.deliver(make_error(errc::unavailable, "the partition stopped; ask again"));
+  }
 };
 
 using partition_actor = caf::stateful_actor<partition_state>;
 
 void dispatch(partition_actor* self);
+
+// Index entries one page-in may visit: a few windows' worth.
+std::size_t page_budget(std::size_t window) { return std::max<std::size_t>(4096, window * 4); }
 
 // Loads the job that became a key's head after `after_seq` left.
 void load_next_of_key(partition_actor* self, const job& left) {
@@ -104,9 +122,14 @@ void note_scheduled(partition_actor* self, std::int64_t run_at) {
   arm_timer(self, run_at);
 }
 
-// Pages pending jobs in, in seq order, while there is room.
+// Pages pending jobs in, in seq order, while there is room. A page-in
+// visits at most page_budget index entries: a backlog of a million jobs on
+// busy keys is passed over in slices between other messages, not in one
+// long handler, and their records are not read (the entry names the key).
 void page_in(partition_actor* self) {
   auto& st = self->state;
+  std::size_t visited = 0;
+  bool budget_spent = false;
   try {
     read_txn txn{*st.links.env};
     job_tables t{*st.links.env, txn.get()};
@@ -114,24 +137,32 @@ void page_in(partition_actor* self) {
     bool stopped_full = false;
     page_in_scheduled(self, t, now, stopped_full);
     if (!stopped_full)
-    t.scan_pending(st.opts.index, st.cursor, [&](std::uint64_t seq, const job_id& id) {
+    t.scan_pending(st.opts.index, st.cursor, [&](const persistence::pending_entry& e) {
       if (!st.queue.has_room()) {
         stopped_full = true;
         return false;
       }
-      st.cursor = seq;
-      if (st.queue.contains(id) || st.cancelling.count(id) != 0) return true;
-      auto j = t.get_job(id);
-      if (!j || is_terminal(j->status)) return true;
+      if (++visited > page_budget(st.opts.window)) {
+        budget_spent = true;
+        return false;
+      }
+      st.cursor = e.seq;
+      if (st.queue.contains(e.id) || st.cancelling.count(e.id) != 0) return true;
       // Not the head of its key: the key's chain brings it in later.
+      if (e.key_hash && st.queue.key_hash_busy(*e.key_hash)) return true;
+      auto j = t.get_job(e.id);
+      ++st.records_paged;
+      if (!j || is_terminal(j->status)) return true;
       if (!j->partition_key.empty() && st.queue.key_busy(j->partition_key)) return true;
       st.queue.add(std::move(*j), now);
       return true;
     });
-    st.backlog = stopped_full;
+    st.backlog = stopped_full || budget_spent;
   } catch (const std::exception& e) {
     spdlog::error("partition {}: paging in failed: {}", st.opts.index, e.what());
   }
+  // Go on with the next slice after whatever else is in the mailbox.
+  if (budget_spent) self->send(self, work_atom::value, std::uint64_t{0}, std::int64_t{0});
 }
 
 void arm_timer(partition_actor* self, std::int64_t run_at) {
@@ -183,15 +214,25 @@ void notify_followups(partition_actor* self, const append_receipt& receipt) {
   }
 }
 
+// Pause before writing a kept outcome again: 50 ms doubling to 5 s, with
+// jitter so partitions do not retry in step.
+std::chrono::milliseconds rewrite_delay(std::uint32_t tries, double unit) {
+  double base = 50.0 * std::pow(2.0, std::min<std::uint32_t>(tries - 1, 10));
+  double capped = std::min(base, 5000.0);
+  return std::chrono::milliseconds(static_cast<std::int64_t>(capped * (0.5 + unit / 2)));
+}
+
 void write_outcome(partition_actor* self, record_outcome cmd) {
   auto& st = self->state;
   auto id = cmd.id;
   auto next = cmd.next;
   auto run_at = cmd.run_at_ms;
   st.queue.mark_completing(id);
+  auto resend = cmd;
   self->request(st.links.journal, caf::infinite, std::move(cmd))
     .then(
       [=](append_receipt& receipt) {
+        self->state.rewrite_tries.erase(id);
         if (self->state.links.listener) self->state.links.listener(id, next);
         auto* j = self->state.queue.find(id);
         if (next == job_status::retrying && self->state.cancel_requested.erase(id) != 0) {
@@ -223,12 +264,20 @@ void write_outcome(partition_actor* self, record_outcome cmd) {
           // The store says the job is already terminal (cancelled meanwhile):
           // the store wins.
           on_terminal(self, id);
-        } else {
-          spdlog::error("partition {}: writing outcome of {} failed: {}",
-                        self->state.opts.index, id.to_string(), message_of(err));
-          self->state.queue.requeue(id);
+          dispatch(self);
+          return;
         }
-        dispatch(self);
+        // The outcome was reached; only its write failed (full disk, I/O
+        // error, journal restarting). Keep it and write it again later:
+        // running the agent again would spend an attempt on a storage fault.
+        auto& s = self->state;
+        auto tries = ++s.rewrite_tries[id];
+        if (tries == 1 || tries % 20 == 0)
+          spdlog::warn("partition {}: writing the outcome of {} failed ({}); retrying, try {}",
+                       s.opts.index, id.to_string(), message_of(err), tries);
+        std::uniform_real_distribution<double> unit{0.0, 1.0};
+        auto delay = rewrite_delay(tries, unit(s.rng));
+        self->delayed_send(self, delay, rewrite_atom::value, resend);
       });
 }
 
@@ -289,17 +338,17 @@ void start_attempt(partition_actor* self, job& j) {
     cmd.attempt = j.attempts;
     cmd.next = job_status::dead;
     cmd.at_ms = now_ms();
-    cmd.error = {j.attempts, cmd.at_ms,
-                 "attempt " + std::to_string(j.attempts)
-                   + " never finished (the process stopped during it); no attempts left",
-                 false};
+    cmd.error = interrupted_entry(j.attempts, cmd.at_ms);
+    cmd.error.message += "; no attempts left";
+    cmd.error.retryable = false;
     write_outcome(self, std::move(cmd));
     return;
   }
   ++j.attempts;
+  // The pool journals the start when a worker takes the attempt; until then
+  // the stored job still reads pending (or retrying).
   j.status = job_status::running;
   auto now = now_ms();
-  self->send(st.links.journal, record_start{j.id, j.attempts, now});
   run_job cmd;
   cmd.j = j;
   if (!j.session_id.empty()) {
@@ -328,8 +377,10 @@ void start_attempt(partition_actor* self, job& j) {
         dispatch(self);
       },
       [=](caf::error& err) {
-        // The pool itself is gone (shutdown): the attempt simply did not end.
         --self->state.in_flight[kind];
+        // Shutdown began before the attempt started: it cost nothing.
+        if (code_of(err) == errc::shutting_down) return;
+        // The pool itself is gone (shutdown): the attempt simply did not end.
         job_finished f;
         f.id = id;
         f.attempt = attempt;
@@ -437,6 +488,15 @@ caf::behavior partition_behavior(partition_actor* self, partition_links links,
       return static_cast<std::uint64_t>(self->state.queue.running_count());
     },
     [=](peers_atom, std::vector<caf::actor>& peers) { self->state.peers = std::move(peers); },
+    [=](journal_atom, journal_actor& j) { self->state.links.journal = std::move(j); },
+    [=](rewrite_atom, record_outcome& cmd) {
+      // A kept outcome whose job left meanwhile (cancel won) is dropped.
+      if (self->state.queue.find(cmd.id) == nullptr) {
+        self->state.rewrite_tries.erase(cmd.id);
+        return;
+      }
+      write_outcome(self, std::move(cmd));
+    },
     [=](stats_atom) {
       auto& s = self->state;
       partition_stats out;
@@ -447,6 +507,7 @@ caf::behavior partition_behavior(partition_actor* self, partition_links links,
       out.delayed = s.queue.delayed_count();
       out.keys = s.queue.key_count();
       out.backlog = s.backlog;
+      out.records_paged = s.records_paged;
       return out;
     },
   };

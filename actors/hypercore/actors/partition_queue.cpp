@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "hypercore/actors/partition_queue.hpp"
 
+#include "hypercore/core/routing.hpp"
+
 namespace hypercore {
 
 void partition_queue::add(job j, std::int64_t now_ms) {
   auto id = j.id;
   if (jobs_.count(id) != 0) return;
-  if (!j.partition_key.empty()) heads_.emplace(j.partition_key, id);
+  if (!j.partition_key.empty() && heads_.emplace(j.partition_key, id).second)
+    ++head_hashes_[stable_hash(j.partition_key)];
   auto& s = jobs_[id];
   s.j = std::move(j);
   if (s.j.status == job_status::running) s.j.status = job_status::pending;
@@ -128,7 +131,11 @@ std::optional<job> partition_queue::remove(const job_id& id) {
   jobs_.erase(it);
   if (!j.partition_key.empty()) {
     auto head = heads_.find(j.partition_key);
-    if (head != heads_.end() && head->second == id) heads_.erase(head);
+    if (head != heads_.end() && head->second == id) {
+      heads_.erase(head);
+      auto hash = head_hashes_.find(stable_hash(j.partition_key));
+      if (hash != head_hashes_.end() && --hash->second == 0) head_hashes_.erase(hash);
+    }
   }
   return j;
 }

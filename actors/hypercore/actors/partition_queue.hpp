@@ -32,6 +32,9 @@ public:
   bool contains(const job_id& id) const { return jobs_.count(id) != 0; }
   /// True while a job of this key is held (it is the key's head).
   bool key_busy(const std::string& key) const { return heads_.count(key) != 0; }
+  /// key_busy by the key's stable_hash, for index entries that carry only the
+  /// hash (the pager skips a busy key's jobs without reading their records).
+  bool key_hash_busy(std::uint64_t hash) const { return head_hashes_.count(hash) != 0; }
   std::size_t key_count() const { return heads_.size(); }
 
   /// Adds a job loaded from the store. A job that was running when the
@@ -76,6 +79,8 @@ private:
   std::size_t capacity_;
   std::unordered_map<job_id, slot, job_id_hash> jobs_;
   std::unordered_map<std::string, job_id> heads_;
+  /// stable_hash of each key in heads_, counted (distinct keys may collide).
+  std::unordered_map<std::uint64_t, std::uint32_t> head_hashes_;
   std::map<std::string, std::map<rank, job_id>> ready_;
   std::multimap<std::int64_t, job_id> delayed_;
   std::size_t ready_total_ = 0;

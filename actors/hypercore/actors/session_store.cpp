@@ -10,6 +10,7 @@
 #include "hypercore/core/job_id.hpp"
 #include "hypercore/persistence/codec.hpp"
 #include "hypercore/persistence/job_tables.hpp"
+#include "hypercore/core/utf8.hpp"
 
 namespace hypercore {
 
@@ -21,9 +22,9 @@ caf::expected<session_record> read_live(persistence::lmdb_env& env, const std::s
     persistence::job_tables t{env, txn.get()};
     auto record = t.get_session(id);
     if (!record || record->size() < 8)
-      return make_error(errc::not_found, "no session " + id.substr(0, 64));
+      return make_error(errc::not_found, "no session " + quote_for_message(id));
     auto expires = static_cast<std::int64_t>(persistence::get_be64(record->data()));
-    if (expires <= now_ms()) return make_error(errc::not_found, "session " + id.substr(0, 64) + " expired");
+    if (expires <= now_ms()) return make_error(errc::not_found, "session " + quote_for_message(id) + " expired");
     return session_record{id, record->substr(8), expires};
   } catch (const std::exception& e) {
     return make_error(errc::storage_failure, e.what());
@@ -76,7 +77,7 @@ caf::actor spawn_session_store(caf::actor_system& sys, journal_actor journal,
         auto rp = self->make_response_promise<std::uint64_t>();
         self->request(journal, caf::infinite, delete_sessions{{id}, 0})
           .then([=](std::uint64_t n) mutable {
-                  if (n == 0) rp.deliver(make_error(errc::not_found, "no session " + id.substr(0, 64)));
+                  if (n == 0) rp.deliver(make_error(errc::not_found, "no session " + quote_for_message(id)));
                   else rp.deliver(n);
                 },
                 [=](caf::error& err) mutable { rp.deliver(err); });

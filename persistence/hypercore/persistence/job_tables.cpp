@@ -80,7 +80,11 @@ void job_tables::index_active(const job& j, std::int64_t now_ms) {
     put(dbs_.scheduled, scheduled_key(j.partition, j.run_at_ms, j.seq), id_key(j.id));
     return;
   }
-  put(dbs_.pending, pending_key(j.partition, j.seq), id_key(j.id));
+  // A keyed entry carries its key's hash after the id, so the pager can pass
+  // the jobs of a busy key without reading their records.
+  auto value = id_key(j.id);
+  if (!j.partition_key.empty()) put_be64(value, stable_hash(j.partition_key));
+  put(dbs_.pending, pending_key(j.partition, j.seq), value);
   if (!j.partition_key.empty())
     put(dbs_.keys, key_index_key(j.partition, stable_hash(j.partition_key), j.seq),
         id_key(j.id));
@@ -128,16 +132,20 @@ std::uint64_t job_tables::max_pending_seq(std::uint16_t partition) const {
   return get_be64(static_cast<const char*>(k.mv_data) + 2);
 }
 
-void job_tables::scan_pending(
-  std::uint16_t partition, std::uint64_t after_seq,
-  const std::function<bool(std::uint64_t, const job_id&)>& visit) const {
+void job_tables::scan_pending(std::uint16_t partition, std::uint64_t after_seq,
+                              const std::function<bool(const pending_entry&)>& visit) const {
   cursor cur{txn_, dbs_.pending};
   auto start = pending_key(partition, after_seq + 1);
   MDB_val k = as_val(start), v;
   for (bool more = cur.get(k, v, MDB_SET_RANGE); more; more = cur.get(k, v, MDB_NEXT)) {
     auto key = static_cast<const char*>(k.mv_data);
     if (k.mv_size != 10 || get_be16(key) != partition) return;
-    if (!visit(get_be64(key + 2), id_from_key(as_view(v)))) return;
+    pending_entry e;
+    e.seq = get_be64(key + 2);
+    e.id = id_from_key(as_view(v));
+    // Entries written before format 2 hold the id alone.
+    if (v.mv_size >= 24) e.key_hash = get_be64(static_cast<const char*>(v.mv_data) + 16);
+    if (!visit(e)) return;
   }
 }
 

@@ -26,6 +26,15 @@ struct idempotency_entry {
   std::int64_t created_at_ms = 0;
 };
 
+/// One entry of a partition's pending index.
+struct pending_entry {
+  std::uint64_t seq = 0;
+  job_id id;
+  /// stable_hash of the job's partition key; unset for unkeyed jobs and for
+  /// entries written before keyed entries carried it.
+  std::optional<std::uint64_t> key_hash;
+};
+
 class job_tables {
 public:
   job_tables(const lmdb_env& env, MDB_txn* txn) : dbs_(env.dbs()), txn_(txn) {}
@@ -54,7 +63,7 @@ public:
   /// Visits a partition's pending entries with seq > after_seq in seq order
   /// until visit returns false.
   void scan_pending(std::uint16_t partition, std::uint64_t after_seq,
-                    const std::function<bool(std::uint64_t seq, const job_id&)>& visit) const;
+                    const std::function<bool(const pending_entry&)>& visit) const;
   /// Visits a partition's scheduled entries after (after_run_at, after_seq)
   /// whose run_at <= until_ms, in run_at order, until visit returns false.
   void scan_scheduled(std::uint16_t partition, std::int64_t after_run_at,

@@ -1,9 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "hypercore/persistence/lmdb_env.hpp"
 
+#include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <optional>
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include <spdlog/spdlog.h>
 
@@ -16,6 +21,32 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr std::string_view magic = "hypercore";
+constexpr const char* lock_file_name = "hypercore.lock";
+
+// Takes the directory's lock (flock: released by the kernel when the process
+// dies, so a SIGKILL never leaves a stale lock) and writes our pid into it.
+caf::expected<int> lock_directory(const std::string& dir) {
+  auto path = (fs::path{dir} / lock_file_name).string();
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+  if (fd < 0)
+    return make_error(errc::storage_failure, "cannot open " + path + ": " + std::strerror(errno));
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    int err = errno;
+    char buf[32] = {};
+    auto n = ::pread(fd, buf, sizeof buf - 1, 0);
+    ::close(fd);
+    if (err != EWOULDBLOCK)
+      return make_error(errc::storage_failure, "cannot lock " + path + ": " + std::strerror(err));
+    std::string holder = n > 0 ? std::string{buf, static_cast<std::size_t>(n)} : "unknown";
+    while (!holder.empty() && (holder.back() == '\n' || holder.back() == ' ')) holder.pop_back();
+    return make_error(errc::data_dir_locked,
+                      dir + " is in use by another Hypercore process (pid " + holder + ")");
+  }
+  auto pid = std::to_string(::getpid()) + "\n";
+  if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, pid.data(), pid.size(), 0) < 0)
+    spdlog::warn("lmdb: could not write the pid into {}", path);
+  return fd;
+}
 
 std::string lmdb_message(int rc, const char* where) {
   return std::string{where} + ": " + mdb_strerror(rc);
@@ -36,7 +67,7 @@ caf::error check_directory(const std::string& dir) {
     return make_error(errc::foreign_data_dir, dir + " is not a directory");
   if (fs::exists(fs::path{dir} / "data.mdb", ec)) return {};
   for (const auto& entry : fs::directory_iterator{dir, ec}) {
-    if (entry.path().filename() != "lock.mdb")
+    if (entry.path().filename() != "lock.mdb" && entry.path().filename() != lock_file_name)
       return make_error(errc::foreign_data_dir,
                         dir + " is not empty and holds no Hypercore store; "
                               "refusing to create one there");
@@ -53,6 +84,11 @@ caf::expected<std::shared_ptr<lmdb_env>> lmdb_env::open(const env_options& opts)
   if (auto err = check_directory(opts.dir)) return err;
   std::shared_ptr<lmdb_env> self{new lmdb_env};
   self->dir_ = opts.dir;
+  if (opts.exclusive) {
+    auto fd = lock_directory(opts.dir);
+    if (!fd) return fd.error();
+    self->lock_fd_ = *fd;
+  }
   auto fail = [&](int rc, const char* where) {
     auto code = rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH ? errc::foreign_data_dir
                                                                  : errc::storage_failure;
@@ -160,6 +196,8 @@ caf::expected<std::shared_ptr<lmdb_env>> lmdb_env::open(const env_options& opts)
 
 lmdb_env::~lmdb_env() {
   if (env_ != nullptr) mdb_env_close(env_);
+  // After the environment: the next holder must find the store closed.
+  if (lock_fd_ >= 0) ::close(lock_fd_);
 }
 
 void lmdb_env::grow_map() {

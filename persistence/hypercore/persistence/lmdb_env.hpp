@@ -29,6 +29,10 @@ struct env_options {
   /// The partition count the store was created with must match; 0 accepts
   /// any (read-only tools such as export).
   std::uint16_t partitions = 8;
+  /// Hold an exclusive lock on the directory for the environment's life: two
+  /// engines on one store would run jobs twice and break per-key order.
+  /// Read-only tools (export) leave it off and read beside a running engine.
+  bool exclusive = true;
 };
 
 /// An LMDB return code that is not an ordinary outcome. Thrown only inside
@@ -55,7 +59,8 @@ struct tables {
 class lmdb_env {
 public:
   /// Opens the store in opts.dir, creating it when the directory is empty or
-  /// missing. Errors: foreign_data_dir, newer_format, invalid_config
+  /// missing. Errors: data_dir_locked (another process holds it; the message
+  /// names its pid), foreign_data_dir, newer_format, invalid_config
   /// (partition count differs), storage_failure.
   static caf::expected<std::shared_ptr<lmdb_env>> open(const env_options& opts);
 
@@ -84,6 +89,8 @@ private:
   std::string dir_;
   std::size_t map_bytes_ = 0;
   std::shared_mutex resize_mutex_;
+  /// The flock'd hypercore.lock, or -1; closing it releases the lock.
+  int lock_fd_ = -1;
 };
 
 /// A read-only transaction confined to one handler (MDB_NOTLS, so any thread

@@ -8,7 +8,9 @@ namespace hypercore::http {
 std::string api_error::body() const {
   nlohmann::json e{{"code", code}, {"message", message}};
   if (!details.is_null()) e["details"] = details;
-  return nlohmann::json{{"error", std::move(e)}}.dump();
+  // Messages quote outside text; a stray byte must not turn a 4xx into a crash.
+  return nlohmann::json{{"error", std::move(e)}}.dump(-1, ' ', false,
+                                                      nlohmann::json::error_handler_t::replace);
 }
 
 api_error to_api_error_without_details(const caf::error& err);
@@ -44,7 +46,12 @@ api_error to_api_error_without_details(const caf::error& err) {
     case errc::overloaded: return {503, "overloaded", message, nullptr};
     case errc::not_running: return {503, "not_ready", message, nullptr};
     case errc::invalid_config: return {400, "invalid_request", message, nullptr};
+    case errc::invalid_utf8: return {400, "invalid_utf8", message, nullptr};
+    case errc::storage_full: return {507, "storage_full", message, nullptr};
     case errc::storage_failure:
+    case errc::storage_unavailable: return {503, "storage_unavailable", message, nullptr};
+    case errc::unavailable: return {503, "unavailable", message, nullptr};
+    case errc::data_dir_locked:
     case errc::foreign_data_dir:
     case errc::newer_format:
     case errc::agent_crashed:

@@ -6,14 +6,18 @@
 #include <charconv>
 #include <cstdio>
 #include <ctime>
+#include <mutex>
 #include <thread>
 
 #include <httplib.h>
 #include <spdlog/spdlog.h>
 
 #include "hypercore/core/errc.hpp"
+#include "hypercore/core/utf8.hpp"
 #include "hypercore/http/api_error.hpp"
 #include "hypercore/http/job_request.hpp"
+#include "hypercore/http/json_body.hpp"
+#include "hypercore/http/secrets.hpp"
 #include "hypercore/job_json.hpp"
 
 namespace hypercore::http {
@@ -24,12 +28,16 @@ using nlohmann::json;
 
 void reply(httplib::Response& res, int status, const json& body) {
   res.status = status;
-  res.set_content(body.dump(), "application/json");
+  res.set_content(safe_dump(body), "application/json");
 }
 
 void reply_error(httplib::Response& res, const api_error& err) {
   res.status = err.status;
-  if (err.code == "overloaded" && !res.has_header("Retry-After")) res.set_header("Retry-After", "1");
+  // Every "retry later" answer says when.
+  bool transient = err.code == "overloaded" || err.code == "storage_full"
+                   || err.code == "storage_unavailable" || err.code == "unavailable"
+                   || err.code == "not_ready";
+  if (transient && !res.has_header("Retry-After")) res.set_header("Retry-After", "1");
   res.set_content(err.body(), "application/json");
 }
 
@@ -37,7 +45,7 @@ std::optional<job_id> path_id(const httplib::Request& req, httplib::Response& re
   auto id = job_id::parse(req.matches[1].str());
   if (!id)
     reply_error(res, make_api_error(400, "malformed_id",
-                                    "not a job id: '" + req.matches[1].str().substr(0, 64) + "'"));
+                                    "not a job id: '" + quote_for_message(req.matches[1].str()) + "'"));
   return id;
 }
 
@@ -59,6 +67,50 @@ std::optional<std::int64_t> int_param(const httplib::Request& req, httplib::Resp
 }
 
 json view_json(const job_view& v) { return to_json(v.record, v.output); }
+
+/// A route that gets its body, read by us with a hard byte bound: httplib
+/// 0.11 applies its payload limit to Content-Length bodies only, and a
+/// chunked body would otherwise be read whole into memory.
+using body_handler = std::function<void(const httplib::Request&, httplib::Response&, std::string&)>;
+
+httplib::Server::HandlerWithContentReader with_body(std::size_t max_bytes, body_handler handler) {
+  return [max_bytes, handler = std::move(handler)](const httplib::Request& req,
+                                                   httplib::Response& res,
+                                                   const httplib::ContentReader& reader) {
+    std::string body;
+    bool too_large = false;
+    bool read = reader([&](const char* data, std::size_t n) {
+      if (body.size() + n > max_bytes) {
+        too_large = true;
+        return false;
+      }
+      body.append(data, n);
+      return true;
+    });
+    if (too_large || res.status == 413) {
+      res.set_header("Connection", "close");
+      return reply_error(res, make_api_error(413, "payload_too_large",
+                                             "the request body is larger than "
+                                               + std::to_string(max_bytes) + " bytes"));
+    }
+    if (!read) {
+      res.set_header("Connection", "close");
+      return reply_error(res, make_api_error(400, "invalid_request", "the request body could not be read"));
+    }
+    handler(req, res, body);
+  };
+}
+
+/// Parses a JSON object body through the common size and depth guard.
+std::variant<json, api_error> object_body(const std::string& body, std::size_t max_depth,
+                                          bool empty_is_object = false) {
+  if (body.empty() && empty_is_object) return json::object();
+  auto parsed = parse_json_body(body, max_depth);
+  if (auto* err = std::get_if<api_error>(&parsed)) return *err;
+  auto& doc = std::get<json>(parsed);
+  if (!doc.is_object()) return make_api_error(400, "invalid_json", "the body must be a JSON object");
+  return std::move(doc);
+}
 
 // ISO 8601 UTC, for people; expires_at_ms is the same instant for programs.
 std::string iso_utc(std::int64_t ms) {
@@ -95,6 +147,10 @@ struct gateway::impl {
   std::thread thread;
   int bound_port = 0;
   std::atomic<std::size_t> open_streams{0};
+  /// Set by stop(): open streams end at once instead of holding shutdown.
+  std::atomic<bool> stopping{false};
+  std::atomic<bool> stopped{false};
+  std::mutex stop_mutex;
   rate_limiter limiter{opts.kind_rate, opts.session_rate};
 
   /// Applies the rate limits to a batch of specs; false (and a 429) when refused.
@@ -143,6 +199,10 @@ void gateway::impl::stream_events(const httplib::Request& req, httplib::Response
     "text/event-stream",
     [this, job, state](std::size_t, httplib::DataSink& sink) {
       while (sink.is_writable()) {
+        if (stopping) {
+          sink.done();
+          return true;
+        }
         auto view = eng.get(job);
         if (!view) {
           sink.done();
@@ -153,7 +213,7 @@ void gateway::impl::stream_events(const httplib::Request& req, httplib::Response
         if (r.revision > state->last_seen) {
           state->last_seen = r.revision;
           auto event = "id: " + std::to_string(r.revision) + "\nevent: "
-                       + std::string{to_string(r.status)} + "\ndata: " + view_json(*view).dump()
+                       + std::string{to_string(r.status)} + "\ndata: " + safe_dump(view_json(*view))
                        + "\n\n";
           sink.write(event.data(), event.size());
           if (terminal) sink.done();
@@ -210,18 +270,40 @@ void gateway::impl::routes() {
   server.set_keep_alive_max_count(100'000);
 
   server.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
-    if (req.path.rfind("/v1/", 0) != 0) return httplib::Server::HandlerResponse::Unhandled;
+    using handled = httplib::Server::HandlerResponse;
+    // Two lengths, or a length beside chunking, is how requests are smuggled
+    // past a proxy that reads them differently: refuse, and close.
+    if (req.get_header_value_count("Content-Length") > 1
+        || (req.has_header("Content-Length") && req.has_header("Transfer-Encoding"))) {
+      res.set_header("Connection", "close");
+      reply_error(res, make_api_error(400, "invalid_request",
+                                      "conflicting Content-Length / Transfer-Encoding headers"));
+      return handled::Handled;
+    }
+    // The decoded path and the headers we read are stored, logged or quoted:
+    // refuse bytes that are not UTF-8 before anything sees them.
+    if (!is_valid_utf8(req.path)) {
+      reply_error(res, make_api_error(400, "invalid_utf8", "the path is not valid UTF-8"));
+      return handled::Handled;
+    }
+    for (const char* name : {"Idempotency-Key", "X-Session-Id", "Last-Event-ID", "Authorization"})
+      if (req.has_header(name) && !is_valid_utf8(req.get_header_value(name))) {
+        reply_error(res, make_api_error(400, "invalid_utf8",
+                                        std::string{"the "} + name + " header is not valid UTF-8"));
+        return handled::Handled;
+      }
+    if (req.path.rfind("/v1/", 0) != 0) return handled::Unhandled;
     if (!opts.auth_token.empty()
-        && req.get_header_value("Authorization") != "Bearer " + opts.auth_token) {
+        && !constant_time_equals(req.get_header_value("Authorization"), "Bearer " + opts.auth_token)) {
       reply_error(res, make_api_error(401, "unauthorized", "missing or wrong bearer token"));
-      return httplib::Server::HandlerResponse::Handled;
+      return handled::Handled;
     }
     // A request made within a session needs that session to be live.
     if (req.has_header("X-Session-Id") && !eng.session(req.get_header_value("X-Session-Id"))) {
       reply_error(res, make_api_error(401, "unauthorized", "unknown or expired session"));
-      return httplib::Server::HandlerResponse::Handled;
+      return handled::Handled;
     }
-    return httplib::Server::HandlerResponse::Unhandled;
+    return handled::Unhandled;
   });
   // httplib answers some errors itself (413, 404 for unknown paths) with an
   // empty body: give them the JSON shape too.
@@ -251,12 +333,15 @@ void gateway::impl::routes() {
     reply(res, 200, {{"status", "up"}});
   });
   server.Get("/ready", [this](const httplib::Request&, httplib::Response& res) {
-    if (eng.ready()) reply(res, 200, {{"status", "ready"}});
-    else reply_error(res, make_api_error(503, "not_ready", "the engine is not ready"));
+    auto reason = eng.not_ready_reason();
+    if (reason.empty()) return reply(res, 200, {{"status", "ready"}});
+    res.set_header("Retry-After", "1");
+    reply_error(res, make_api_error(503, "not_ready", "the engine is not ready: " + reason));
   });
 
-  server.Post("/v1/jobs", [this, limits](const httplib::Request& req, httplib::Response& res) {
-    auto parsed = parse_job_request(req.body, limits);
+  const auto max_body = opts.max_body_bytes;
+  server.Post("/v1/jobs", with_body(max_body, [this, limits](const httplib::Request& req, httplib::Response& res, std::string& body) {
+    auto parsed = parse_job_request(body, limits);
     if (auto* err = std::get_if<api_error>(&parsed)) return reply_error(res, *err);
     auto spec = std::move(std::get<job_spec>(parsed));
     spec.idempotency_key = req.get_header_value("Idempotency-Key");
@@ -267,10 +352,10 @@ void gateway::impl::routes() {
     const auto& s = done->front();
     reply(res, s.duplicate ? 200 : 202,
           {{"job_id", s.id.to_string()}, {"status", s.duplicate ? "duplicate" : "pending"}});
-  });
+  }));
 
-  server.Post("/v1/jobs/batch", [this, limits](const httplib::Request& req, httplib::Response& res) {
-    auto parsed = parse_batch_request(req.body, limits);
+  server.Post("/v1/jobs/batch", with_body(max_body, [this, limits](const httplib::Request& req, httplib::Response& res, std::string& body) {
+    auto parsed = parse_batch_request(body, limits);
     if (auto* err = std::get_if<api_error>(&parsed)) return reply_error(res, *err);
     auto& specs = std::get<std::vector<job_spec>>(parsed);
     if (req.has_header("X-Session-Id"))
@@ -282,7 +367,7 @@ void gateway::impl::routes() {
     json ids = json::array();
     for (const auto& s : *done) ids.push_back(s.id.to_string());
     reply(res, 202, {{"job_ids", std::move(ids)}});
-  });
+  }));
 
   server.Get(R"(/v1/jobs/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
     auto id = path_id(req, res);
@@ -310,7 +395,7 @@ void gateway::impl::routes() {
     stream_events(req, res);
   });
 
-  server.Post(R"(/v1/jobs/([^/]+)/cancel)", [this](const httplib::Request& req, httplib::Response& res) {
+  server.Post(R"(/v1/jobs/([^/]+)/cancel)", with_body(max_body, [this](const httplib::Request& req, httplib::Response& res, std::string&) {
     auto id = path_id(req, res);
     if (!id) return;
     auto status = eng.cancel(*id);
@@ -318,7 +403,7 @@ void gateway::impl::routes() {
     // "running": the job ends cancelled when its agent returns.
     reply(res, 200, {{"job_id", id->to_string()}, {"status", std::string{to_string(*status)}},
                      {"cancelled", *status == job_status::cancelled}});
-  });
+  }));
 
   server.Get("/v1/dead", [this](const httplib::Request& req, httplib::Response& res) {
     auto limit = int_param(req, res, "limit", 100, 1, 1000);
@@ -332,10 +417,10 @@ void gateway::impl::routes() {
     reply(res, 200, {{"jobs", std::move(jobs)}});
   });
 
-  server.Post("/v1/dead/replay", [this](const httplib::Request& req, httplib::Response& res) {
-    auto body = json::parse(req.body.empty() ? std::string{"{}"} : req.body, nullptr, false);
-    if (body.is_discarded() || !body.is_object())
-      return reply_error(res, make_api_error(400, "invalid_json", "the body must be a JSON object"));
+  server.Post("/v1/dead/replay", with_body(max_body, [this](const httplib::Request&, httplib::Response& res, std::string& text) {
+    auto parsed = object_body(text, opts.max_json_depth, /*empty_is_object=*/true);
+    if (auto* err = std::get_if<api_error>(&parsed)) return reply_error(res, *err);
+    auto& body = std::get<json>(parsed);
     caf::expected<std::vector<job_id>> replayed{std::vector<job_id>{}};
     if (auto ids = body.find("ids"); ids != body.end()) {
       if (!ids->is_array() || ids->size() > opts.max_batch_jobs)
@@ -355,7 +440,7 @@ void gateway::impl::routes() {
                                                                : false;
         if (!ok)
           return reply_error(res, make_api_error(400, "invalid_request",
-                                                 "field '" + key.substr(0, 64)
+                                                 "field '" + quote_for_message(key)
                                                    + "' is unknown or has the wrong type"));
       }
       dead_filter filter;
@@ -373,12 +458,12 @@ void gateway::impl::routes() {
     json ids = json::array();
     for (const auto& id : *replayed) ids.push_back(id.to_string());
     reply(res, 200, {{"replayed", replayed->size()}, {"job_ids", std::move(ids)}});
-  });
+  }));
 
-  server.Post("/v1/sessions", [this](const httplib::Request& req, httplib::Response& res) {
-    auto body = json::parse(req.body, nullptr, false);
-    if (body.is_discarded() || !body.is_object())
-      return reply_error(res, make_api_error(400, "invalid_json", "the body must be a JSON object"));
+  server.Post("/v1/sessions", with_body(max_body, [this](const httplib::Request&, httplib::Response& res, std::string& text) {
+    auto parsed = object_body(text, opts.max_json_depth);
+    if (auto* err = std::get_if<api_error>(&parsed)) return reply_error(res, *err);
+    auto& body = std::get<json>(parsed);
     auto ttl = ttl_of(body);
     if (auto* err = std::get_if<api_error>(&ttl)) return reply_error(res, *err);
     auto seconds = std::get<std::optional<std::chrono::seconds>>(ttl).value_or(std::chrono::hours(1));
@@ -387,16 +472,16 @@ void gateway::impl::routes() {
     auto created = eng.session(*id);
     if (!created) return reply_error(res, to_api_error(created.error()));
     reply(res, 201, session_json(*created));
-  });
+  }));
   server.Get(R"(/v1/sessions/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
     auto found = eng.session(req.matches[1].str());
     if (!found) return reply_error(res, to_api_error(found.error()));
     reply(res, 200, session_json(*found));
   });
-  server.Patch(R"(/v1/sessions/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
-    auto body = json::parse(req.body, nullptr, false);
-    if (body.is_discarded() || !body.is_object())
-      return reply_error(res, make_api_error(400, "invalid_json", "the body must be a JSON object"));
+  server.Patch(R"(/v1/sessions/([^/]+))", with_body(max_body, [this](const httplib::Request& req, httplib::Response& res, std::string& text) {
+    auto parsed = object_body(text, opts.max_json_depth);
+    if (auto* err = std::get_if<api_error>(&parsed)) return reply_error(res, *err);
+    auto& body = std::get<json>(parsed);
     auto ttl = ttl_of(body);
     if (auto* err = std::get_if<api_error>(&ttl)) return reply_error(res, *err);
     std::optional<json> data;
@@ -405,11 +490,11 @@ void gateway::impl::routes() {
                                       std::get<std::optional<std::chrono::seconds>>(ttl));
     if (!updated) return reply_error(res, to_api_error(updated.error()));
     reply(res, 200, session_json(*updated));
-  });
-  server.Delete(R"(/v1/sessions/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
+  }));
+  server.Delete(R"(/v1/sessions/([^/]+))", with_body(max_body, [this](const httplib::Request& req, httplib::Response& res, std::string&) {
     if (auto err = eng.delete_session(req.matches[1].str())) return reply_error(res, to_api_error(err));
     res.status = 204;
-  });
+  }));
 
   server.Get("/v1/agents", [this](const httplib::Request&, httplib::Response& res) {
     json kinds = json::array();
@@ -425,6 +510,16 @@ void gateway::impl::routes() {
     }
     reply(res, 200, {{"agents", std::move(kinds)}});
   });
+
+  // Last: a body sent to any other path is still read under the bound
+  // (httplib would read it whole before answering 404).
+  auto no_such_endpoint = with_body(max_body, [](const httplib::Request&, httplib::Response& res, std::string&) {
+    reply_error(res, make_api_error(404, "not_found", "no such endpoint"));
+  });
+  server.Post(".*", no_such_endpoint);
+  server.Put(".*", no_such_endpoint);
+  server.Patch(".*", no_such_endpoint);
+  server.Delete(".*", no_such_endpoint);
 }
 
 gateway::gateway(engine& eng, gateway_options opts)
@@ -455,9 +550,14 @@ int gateway::port() const { return impl_->bound_port; }
 
 void gateway::stop() {
   auto& m = *impl_;
+  std::lock_guard<std::mutex> guard{m.stop_mutex};
   if (!m.thread.joinable()) return;
+  m.stopping = true;
   m.server.stop();
   m.thread.join();
+  m.stopped = true;
 }
+
+bool gateway::stopped() const { return impl_->stopped; }
 
 } // namespace hypercore::http

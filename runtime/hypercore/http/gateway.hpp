@@ -52,8 +52,11 @@ public:
   caf::error start();
   /// The bound port (useful with port 0).
   int port() const;
-  /// Stops accepting and waits for the server thread.
+  /// Stops accepting and waits for the server thread. Thread-safe; open
+  /// event streams end at once.
   void stop();
+  /// True once stop() finished (every server thread is gone).
+  bool stopped() const;
 
 private:
   struct impl;

@@ -1,7 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "hypercore/http/job_request.hpp"
 
+#include <iterator>
+
 #include <simdjson.h>
+
+#include "hypercore/core/utf8.hpp"
 
 namespace hypercore::http {
 
@@ -33,9 +37,19 @@ std::variant<job_spec, api_error> read_spec(element doc, const std::string& wher
   job_spec spec;
   // A named object: iterating a temporary leaves simdjson's iterator dangling.
   simdjson::dom::object fields = doc.get_object().value_unsafe();
+  // Parsers disagree on which of two equal keys wins: refuse the ambiguity.
+  static constexpr std::string_view known[] = {"kind", "params", "partition_key", "session_id",
+                                               "priority", "delay_ms", "max_attempts"};
+  unsigned seen = 0;
   for (auto field : fields) {
     auto key = field.key;
     auto v = field.value;
+    for (unsigned bit = 0; bit < std::size(known); ++bit)
+      if (key == known[bit]) {
+        if ((seen & (1U << bit)) != 0)
+          return bad("duplicate_key", where + "names the field '" + std::string{key} + "' twice");
+        seen |= 1U << bit;
+      }
     auto text = [&](std::string& out) -> bool {
       if (v.type() != element_type::STRING) return false;
       out = std::string{v.get_string().value_unsafe()};
@@ -66,10 +80,10 @@ std::variant<job_spec, api_error> read_spec(element doc, const std::string& wher
       if (ok) spec.max_attempts = static_cast<std::uint32_t>(n.value_unsafe());
     } else {
       return bad("invalid_request", where + "has an unknown field '"
-                                      + std::string{key.substr(0, 64)} + "'");
+                                      + quote_for_message(key) + "'");
     }
     if (!ok)
-      return bad("invalid_request", where + "field '" + std::string{key} + "' has the wrong type or range");
+      return bad("invalid_request", where + "field '" + quote_for_message(key) + "' has the wrong type or range");
   }
   if (spec.kind.empty()) return bad("invalid_request", where + "needs a non-empty 'kind'");
   return spec;
@@ -102,6 +116,11 @@ std::variant<std::vector<job_spec>, api_error> parse_batch_request(std::string_v
   if (auto* err = std::get_if<api_error>(&doc)) return *err;
   auto root = std::get<element>(doc);
   if (root.type() != element_type::OBJECT) return bad("invalid_request", "the body must be an object");
+  simdjson::dom::object top = root.get_object().value_unsafe();
+  std::size_t jobs_fields = 0;
+  for (auto field : top)
+    if (field.key == "jobs") ++jobs_fields;
+  if (jobs_fields > 1) return bad("duplicate_key", "the body names 'jobs' twice");
   auto jobs = root["jobs"];
   if (jobs.error() || jobs.value_unsafe().type() != element_type::ARRAY)
     return bad("invalid_request", "the body needs a 'jobs' array");

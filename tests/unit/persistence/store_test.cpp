@@ -89,8 +89,8 @@ TEST_CASE_METHOD(store_fixture, "the pending index pages a partition in seq orde
   std::vector<std::uint64_t> seen;
   read_txn txn{*env};
   job_tables t{*env, txn.get()};
-  t.scan_pending(1, 1, [&](std::uint64_t seq, const job_id&) {
-    seen.push_back(seq);
+  t.scan_pending(1, 1, [&](const persistence::pending_entry& e) {
+    seen.push_back(e.seq);
     return true;
   });
 

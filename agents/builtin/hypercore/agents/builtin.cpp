@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "hypercore/agents/builtin.hpp"
 
+#include <limits>
 #include <stdexcept>
 #include <thread>
 
@@ -133,9 +134,22 @@ job_spec spec_from_json(const json& j) {
   if (auto p = j.find("params"); p != j.end()) spec.params = p->dump();
   spec.partition_key = j.value("partition_key", std::string{});
   spec.session_id = j.value("session_id", std::string{});
-  spec.priority = j.value("priority", 0);
+  // Read wide and narrow with a check: a value that does not fit must be
+  // refused, not wrapped (2^31 + 5 would become a negative priority).
+  auto priority = j.value("priority", std::int64_t{0});
+  if (priority < std::numeric_limits<std::int32_t>::min()
+      || priority > std::numeric_limits<std::int32_t>::max())
+    throw std::invalid_argument("priority is out of range");
+  spec.priority = static_cast<std::int32_t>(priority);
+  if (auto d = j.find("delay_ms"); d != j.end() && !d->is_number_unsigned())
+    throw std::invalid_argument("delay_ms must be a non-negative integer");
   spec.delay_ms = j.value("delay_ms", std::uint64_t{0});
-  spec.max_attempts = j.value("max_attempts", 0u);
+  if (auto m = j.find("max_attempts"); m != j.end() && !m->is_number_unsigned())
+    throw std::invalid_argument("max_attempts must be a non-negative integer");
+  auto attempts = j.value("max_attempts", std::uint64_t{0});
+  if (attempts > std::numeric_limits<std::uint32_t>::max())
+    throw std::invalid_argument("max_attempts is out of range");
+  spec.max_attempts = static_cast<std::uint32_t>(attempts);
   return spec;
 }
 

@@ -28,6 +28,11 @@ std::string_view to_string(errc x) {
     case errc::not_running: return "not_running";
     case errc::invalid_request: return "invalid_request";
     case errc::overloaded: return "overloaded";
+    case errc::invalid_utf8: return "invalid_utf8";
+    case errc::storage_full: return "storage_full";
+    case errc::storage_unavailable: return "storage_unavailable";
+    case errc::data_dir_locked: return "data_dir_locked";
+    case errc::unavailable: return "unavailable";
   }
   return "unknown_error";
 }

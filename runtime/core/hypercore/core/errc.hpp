@@ -52,6 +52,19 @@ enum class errc : std::uint8_t {
   /// Too much work is pending: the submit was refused to bound memory and
   /// disk; retry later.
   overloaded = 19,
+  /// A string from outside (kind, key, id, header) is not valid UTF-8.
+  invalid_utf8 = 20,
+  /// The disk (or the store's map) is full: nothing was written; retry once
+  /// space is freed. Outcomes already reached are kept and written then.
+  storage_full = 21,
+  /// The store failed to write for another reason (I/O error); nothing was
+  /// written; retry later.
+  storage_unavailable = 22,
+  /// Another process holds the data directory; the message names its pid.
+  data_dir_locked = 23,
+  /// The core actor that had to answer is not available (it died and is
+  /// being restarted); retry later.
+  unavailable = 24,
 };
 
 std::string_view to_string(errc x);

@@ -32,6 +32,11 @@ using retry_atom = caf::atom_constant<caf::atom("retry")>;
 using sweep_atom = caf::atom_constant<caf::atom("sweep")>;
 using get_atom = caf::atom_constant<caf::atom("get")>;
 using delete_atom = caf::atom_constant<caf::atom("delete")>;
+using probe_atom = caf::atom_constant<caf::atom("probe")>;
+using halt_atom = caf::atom_constant<caf::atom("halt")>;
+using watch_atom = caf::atom_constant<caf::atom("watch")>;
+using journal_atom = caf::atom_constant<caf::atom("journal")>;
+using rewrite_atom = caf::atom_constant<caf::atom("rewrite")>;
 
 /// Where a journaled job landed: its partition and position there.
 struct job_ref {
@@ -211,12 +216,14 @@ struct partition_stats {
   std::uint64_t delayed = 0;
   std::uint64_t keys = 0;
   bool backlog = false;
+  /// Job records the pager decoded since start.
+  std::uint64_t records_paged = 0;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, partition_stats& x) {
   return f(caf::meta::type_name("partition_stats"), x.partition, x.resident,
-           x.running, x.ready, x.delayed, x.keys, x.backlog);
+           x.running, x.ready, x.delayed, x.keys, x.backlog, x.records_paged);
 }
 
 /// Registers every type above (and the vectors of them) with CAF, once.

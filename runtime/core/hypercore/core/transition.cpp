@@ -15,10 +15,21 @@ caf::error refuse(const job& j, std::string_view what) {
 
 } // namespace
 
+error_entry interrupted_entry(std::uint32_t attempt, std::int64_t at_ms) {
+  return {attempt, at_ms,
+          "attempt " + std::to_string(attempt) + " interrupted: the process stopped during it",
+          true};
+}
+
 caf::error apply_start(job& j, const record_start& cmd) {
   if (is_terminal(j.status)) return refuse(j, "start");
   // A start older than the stored attempt is a stale message; ignore it.
   if (cmd.attempt < j.attempts) return refuse(j, "start an older attempt");
+  // Stored as running, yet a later attempt starts: the earlier one never
+  // ended (the process, or its partition, stopped during it). Say so, so the
+  // history has one entry per attempt that did not succeed.
+  if (j.status == job_status::running && cmd.attempt > j.attempts && j.attempts > 0)
+    j.errors.push_back(interrupted_entry(j.attempts, cmd.at_ms));
   j.status = job_status::running;
   j.attempts = cmd.attempt;
   j.updated_at_ms = cmd.at_ms;
