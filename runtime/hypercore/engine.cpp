@@ -10,6 +10,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/exit_reason.hpp>
+#include <caf/logger.hpp>
 #include <caf/scoped_actor.hpp>
 #include <spdlog/spdlog.h>
 
@@ -31,6 +32,18 @@ namespace hypercore {
 
 using persistence::job_tables;
 using persistence::read_txn;
+
+namespace {
+
+// A scoped_actor leaves CAF's logger referenced from the calling thread
+// (thread-local, CAF 0.17), and ~actor_system waits until every such
+// reference is gone: a caller's thread that lives on (an HTTP worker) would
+// hang shutdown. Drop the reference when the call ends.
+struct caller_thread_guard {
+  ~caller_thread_guard() { caf::logger::set_current_actor_system(nullptr); }
+};
+
+} // namespace
 
 struct engine::impl {
   engine_config cfg;
@@ -79,6 +92,7 @@ struct engine::impl {
   template <class T, class Handle, class... Ts>
   caf::expected<T> ask(const Handle& dest, caf::duration timeout, Ts&&... xs) {
     if (!dest) return make_error(errc::unavailable, "the actor that answers this is restarting");
+    caller_thread_guard guard;
     caf::scoped_actor self{*sys};
     caf::expected<T> out{make_error(errc::timeout, "no reply")};
     self->request(dest, timeout, std::forward<Ts>(xs)...)
@@ -129,6 +143,16 @@ struct engine::impl {
     } catch (const std::exception& e) {
       return make_error(errc::storage_unavailable, e.what());
     }
+  }
+
+  // A call's hold on the engine, or none (with the reason) once shutdown
+  // began: new calls must not keep the lock busy, or shutdown would wait
+  // for a stream of readers forever.
+  std::pair<std::shared_lock<std::shared_mutex>, caf::error> enter() const {
+    if (auto err = check_running()) return {std::shared_lock<std::shared_mutex>{}, err};
+    std::shared_lock<std::shared_mutex> life{lifecycle};
+    if (auto err = check_running()) return {std::shared_lock<std::shared_mutex>{}, err};
+    return {std::move(life), caf::error{}};
   }
 
   caf::error check_running() const {
@@ -372,7 +396,8 @@ std::vector<agent_info> engine::agents() const {
 caf::expected<std::vector<submission>> engine::submit_all(const std::vector<job_spec>& specs) {
   auto& m = *impl_;
   if (auto err = m.check_writable()) return err;
-  std::shared_lock<std::shared_mutex> life{m.lifecycle};
+  auto [life, refused] = m.enter();
+  if (refused) return refused;
   if (auto err = m.check_writable()) return err;
   if (specs.empty()) return make_error(errc::invalid_request, "a batch needs at least one job");
   if (specs.size() > m.cfg.max_batch_jobs)
@@ -430,8 +455,8 @@ caf::expected<job_view> engine::submit_and_wait(const job_spec& spec,
 
 caf::expected<job_view> engine::wait(const job_id& id, std::chrono::milliseconds timeout) {
   auto& m = *impl_;
-  std::shared_lock<std::shared_mutex> life{m.lifecycle};
-  if (!m.running) return make_error(errc::not_running, "the engine is not running");
+  auto [life, refused] = m.enter();
+  if (refused) return refused;
   auto until = std::chrono::steady_clock::now() + timeout;
   for (;;) {
     auto current = m.read_job(id);
@@ -450,8 +475,8 @@ caf::expected<job_view> engine::wait(const job_id& id, std::chrono::milliseconds
 }
 
 caf::expected<job_view> engine::get(const job_id& id) {
-  std::shared_lock<std::shared_mutex> life{impl_->lifecycle};
-  if (!impl_->running) return make_error(errc::not_running, "the engine is not running");
+  auto [life, refused] = impl_->enter();
+  if (refused) return refused;
   return impl_->read_job(id);
 }
 
@@ -463,7 +488,8 @@ caf::expected<job_view> engine::get(const std::string& id_text) {
 
 caf::expected<job_status> engine::cancel(const job_id& id) {
   auto& m = *impl_;
-  std::shared_lock<std::shared_mutex> life{m.lifecycle};
+  auto [life, refused] = m.enter();
+  if (refused) return refused;
   if (auto err = m.check_writable()) return err;
   auto current = m.read_job(id);
   if (!current) return current.error();
@@ -477,8 +503,8 @@ caf::expected<job_status> engine::cancel(const job_id& id) {
 
 caf::expected<std::vector<job>> engine::dead_letters(const dead_filter& filter) {
   auto& m = *impl_;
-  std::shared_lock<std::shared_mutex> life{m.lifecycle};
-  if (!m.running) return make_error(errc::not_running, "the engine is not running");
+  auto [life, refused] = m.enter();
+  if (refused) return refused;
   std::vector<job> out;
   auto cutoff = now_ms() - filter.older_than.count();
   try {
@@ -498,7 +524,8 @@ caf::expected<std::vector<job>> engine::dead_letters(const dead_filter& filter) 
 
 caf::expected<std::vector<job_id>> engine::replay(const std::vector<job_id>& ids) {
   auto& m = *impl_;
-  std::shared_lock<std::shared_mutex> life{m.lifecycle};
+  auto [life, refused] = m.enter();
+  if (refused) return refused;
   if (auto err = m.check_writable()) return err;
   auto receipt = m.ask<append_receipt>(m.journal_handle(), m.request_timeout(), replay_dead{ids});
   if (!receipt) return receipt.error();
@@ -531,7 +558,8 @@ caf::expected<session_view> to_view(caf::expected<session_record> r) {
 caf::expected<std::string> engine::create_session(const nlohmann::json& data,
                                                   std::chrono::seconds ttl) {
   auto& m = *impl_;
-  std::shared_lock<std::shared_mutex> life{m.lifecycle};
+  auto [life, refused] = m.enter();
+  if (refused) return refused;
   if (auto err = m.check_writable()) return err;
   put_session cmd{{}, data.dump(), std::chrono::duration_cast<std::chrono::milliseconds>(ttl).count(),
                   false, false};
@@ -542,8 +570,8 @@ caf::expected<std::string> engine::create_session(const nlohmann::json& data,
 
 caf::expected<session_view> engine::session(const std::string& id) {
   auto& m = *impl_;
-  std::shared_lock<std::shared_mutex> life{m.lifecycle};
-  if (!m.running) return make_error(errc::not_running, "the engine is not running");
+  auto [life, refused] = m.enter();
+  if (refused) return refused;
   return to_view(m.ask<session_record>(m.sessions_handle(), m.request_timeout(), get_atom::value, id));
 }
 
@@ -551,7 +579,8 @@ caf::expected<session_view> engine::update_session(const std::string& id,
                                                    const std::optional<nlohmann::json>& data,
                                                    std::optional<std::chrono::seconds> ttl) {
   auto& m = *impl_;
-  std::shared_lock<std::shared_mutex> life{m.lifecycle};
+  auto [life, refused] = m.enter();
+  if (refused) return refused;
   if (auto err = m.check_writable()) return err;
   put_session cmd;
   cmd.id = id;
@@ -566,7 +595,8 @@ caf::expected<session_view> engine::update_session(const std::string& id,
 
 caf::error engine::delete_session(const std::string& id) {
   auto& m = *impl_;
-  std::shared_lock<std::shared_mutex> life{m.lifecycle};
+  auto [life, refused] = m.enter();
+  if (refused) return refused;
   if (auto err = m.check_writable()) return err;
   auto removed = m.ask<std::uint64_t>(m.sessions_handle(), m.request_timeout(), delete_atom::value, id);
   return removed ? caf::error{} : removed.error();
@@ -574,7 +604,8 @@ caf::error engine::delete_session(const std::string& id) {
 
 caf::expected<std::uint64_t> engine::sweep_sessions() {
   auto& m = *impl_;
-  std::shared_lock<std::shared_mutex> life{m.lifecycle};
+  auto [life, refused] = m.enter();
+  if (refused) return refused;
   if (auto err = m.check_writable()) return err;
   return m.ask<std::uint64_t>(m.sessions_handle(), m.request_timeout(), sweep_atom::value);
 }
@@ -587,7 +618,8 @@ std::optional<nlohmann::json> engine::session_data(const std::string& id) {
 
 caf::expected<std::uint64_t> engine::purge_expired() {
   auto& m = *impl_;
-  std::shared_lock<std::shared_mutex> life{m.lifecycle};
+  auto [life, refused] = m.enter();
+  if (refused) return refused;
   if (auto err = m.check_writable()) return err;
   return m.ask<std::uint64_t>(m.janitor_handle(), m.request_timeout(), sweep_atom::value);
 }
@@ -595,8 +627,8 @@ caf::expected<std::uint64_t> engine::purge_expired() {
 engine_stats engine::stats() {
   auto& m = *impl_;
   engine_stats out;
-  std::shared_lock<std::shared_mutex> life{m.lifecycle};
-  if (!m.running) return out;
+  auto [life, refused] = m.enter();
+  if (refused) return out;
   std::vector<caf::actor> parts;
   {
     std::lock_guard<std::mutex> guard{m.handles};
@@ -606,7 +638,9 @@ engine_stats engine::stats() {
     if (auto s = m.ask<partition_stats>(p, caf::duration{std::chrono::seconds(5)}, stats_atom::value)) {
       out.resident += s->resident;
       out.running += s->running;
+      out.records_paged += s->records_paged;
     }
+  caller_thread_guard guard;
   caf::scoped_actor self{*m.sys};
   self->request(m.journal_handle(), std::chrono::seconds(30), stats_atom::value)
     .receive([&](std::uint64_t commits, std::uint64_t records) {
@@ -625,8 +659,8 @@ engine_stats engine::stats() {
 
 caf::error engine::kill_core_actor(const std::string& name) {
   auto& m = *impl_;
-  std::shared_lock<std::shared_mutex> life{m.lifecycle};
-  if (auto err = m.check_running()) return err;
+  auto [life, refused] = m.enter();
+  if (refused) return refused;
   caf::actor target;
   {
     std::lock_guard<std::mutex> guard{m.handles};

@@ -40,6 +40,8 @@ struct engine_stats {
   std::uint64_t executing = 0;
   /// Core actors replaced by the supervisor since start.
   std::uint64_t core_restarts = 0;
+  /// Job records the partitions' pagers decoded since start.
+  std::uint64_t records_paged = 0;
 };
 
 /// One accepted submit: the job's id, and whether an idempotency key matched

@@ -325,7 +325,10 @@ struct journal_state {
             break;
           }
         }
-        bool full = e.rc == ENOSPC || e.rc == EDQUOT || e.rc == MDB_MAP_FULL;
+        // LMDB reports a short write (a full file system) as EIO: ask the
+        // file system whether that is what happened.
+        bool full = e.rc == ENOSPC || e.rc == EDQUOT || e.rc == MDB_MAP_FULL
+                    || (e.rc == EIO && env->disk_nearly_full());
         failure = make_error(full ? errc::storage_full : errc::storage_unavailable,
                              std::string{full ? "the disk is full: " : "the store failed to write: "}
                                + e.what());

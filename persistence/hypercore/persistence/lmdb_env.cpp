@@ -8,6 +8,7 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <spdlog/spdlog.h>
@@ -207,6 +208,14 @@ void lmdb_env::grow_map() {
     throw lmdb_failure(rc, "mdb_env_set_mapsize");
   map_bytes_ = next;
   spdlog::info("lmdb: map grown to {} MiB", next >> 20);
+}
+
+bool lmdb_env::disk_nearly_full() const {
+  struct statvfs fs {};
+  if (::statvfs(dir_.c_str(), &fs) != 0) return false;
+  auto total = static_cast<std::uint64_t>(fs.f_blocks) * fs.f_frsize;
+  auto free = static_cast<std::uint64_t>(fs.f_bavail) * fs.f_frsize;
+  return free < std::min<std::uint64_t>(std::uint64_t{64} << 20, total / 20);
 }
 
 read_txn::read_txn(lmdb_env& env) : lock_(env.resize_mutex()) {

@@ -77,6 +77,11 @@ public:
   /// own open; it waits for every reader to leave (see reader_guard).
   void grow_map();
 
+  /// True when the data directory's file system has almost no room left
+  /// (under 5% of its size, or under 64 MiB on large ones): tells a full disk
+  /// from other I/O errors, which LMDB reports alike.
+  bool disk_nearly_full() const;
+
   /// Readers hold this shared lock while their read transaction is open, so
   /// grow_map() never runs under an open transaction (an LMDB rule).
   std::shared_mutex& resize_mutex() { return resize_mutex_; }

@@ -71,3 +71,45 @@ TEST_CASE("oversized keys and attempt counts are refused", "[unit][actors][admis
   CHECK(code_of(admit(long_key, catalog, limits, nullptr, 0).error()) == errc::payload_too_large);
   CHECK(code_of(admit(many, catalog, limits, nullptr, 0).error()) == errc::invalid_request);
 }
+
+TEST_CASE("submits and follow-ups share one set of bounds on priority, delay and strings",
+          "[unit][actors][admission][bounds]") {
+  auto catalog = catalog_with_echo();
+  admission_limits limits;
+  job parent;
+  parent.id = job_id::generate();
+  const job* parents[] = {nullptr, &parent};
+
+  for (const job* p : parents) {
+    auto refused = [&](job_spec s) {
+      auto r = admit(s, catalog, limits, p, 1000);
+      return r ? errc{} : code_of(r.error());
+    };
+    job_spec ok{"echo", "", "", "", 0, 0, 0, ""};
+    CHECK(admit(ok, catalog, limits, p, 1000));
+
+    auto s = ok;
+    s.priority = 1'000'001;
+    CHECK(refused(s) == errc::invalid_request);
+    s.priority = -1'000'001;
+    CHECK(refused(s) == errc::invalid_request);
+    s = ok;
+    s.delay_ms = 1'000'000'000'000'000ULL;
+    CHECK(refused(s) == errc::invalid_request);
+    s.delay_ms = static_cast<std::uint64_t>(INT64_MAX);
+    CHECK(refused(s) == errc::invalid_request);
+    s.delay_ms = limits.max_delay_ms;
+    auto at_limit = admit(s, catalog, limits, p, 1000);
+    REQUIRE(at_limit);
+    CHECK(at_limit->run_at_ms == 1000 + static_cast<std::int64_t>(limits.max_delay_ms));
+    s = ok;
+    s.idempotency_key = "\xff";
+    CHECK(refused(s) == errc::invalid_utf8);
+    s = ok;
+    s.partition_key = "ok\xc3";
+    CHECK(refused(s) == errc::invalid_utf8);
+    s = ok;
+    s.kind = std::string(129, 'k');
+    CHECK(refused(s) == errc::invalid_request);
+  }
+}

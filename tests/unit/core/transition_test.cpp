@@ -74,3 +74,27 @@ TEST_CASE("only dead jobs can be replayed, with a fresh attempt count", "[unit][
   CHECK(j.errors.size() == 1);
   CHECK(j.run_at_ms == 77);
 }
+
+TEST_CASE("a start over an attempt still stored as running records that attempt as interrupted",
+          "[unit][core][transition]") {
+  auto j = running_job(1);
+
+  REQUIRE_FALSE(apply_start(j, record_start{j.id, 2, 5000}));
+
+  CHECK(j.attempts == 2);
+  REQUIRE(j.errors.size() == 1);
+  CHECK(j.errors[0].attempt == 1);
+  CHECK(j.errors[0].at_ms == 5000);
+  CHECK(j.errors[0].retryable);
+  CHECK(j.errors[0].message == "attempt 1 interrupted: the process stopped during it");
+}
+
+TEST_CASE("a start after a recorded failure adds no interrupted entry", "[unit][core][transition]") {
+  auto j = running_job(1);
+  j.status = job_status::retrying;
+  j.errors.push_back({1, 10, "boom", true});
+
+  REQUIRE_FALSE(apply_start(j, record_start{j.id, 2, 20}));
+
+  CHECK(j.errors.size() == 1);
+}
