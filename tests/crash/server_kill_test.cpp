@@ -234,3 +234,76 @@ TEST_CASE("a config file sets what flags and environment leave unset, and names 
   CHECK(bad_value.exit_code == 2);
   CHECK(bad_value.out.find("partitions") != std::string::npos);
 }
+
+TEST_CASE("a second process on the same data directory is refused, naming the holder",
+          "[crash][storage][lock]") {
+  temp_dir dir;
+  auto server = start_server(dir.str());
+  const char* bin_env = std::getenv("HYPERCORE_BIN");
+  std::string bin = bin_env != nullptr ? bin_env : "./bin/hypercore";
+
+  auto second = run_command("timeout -s KILL 10 " + bin + " serve --partitions 4 --listen 127.0.0.1:0 --data-dir "
+                            + dir.str());
+  auto still_serving = http_call(server.port, "GET", "/ready");
+  kill_server(server, SIGKILL);
+  // A SIGKILL releases the lock with the process: the next start succeeds.
+  auto after_kill = start_server(dir.str());
+  auto ready = http_call(after_kill.port, "GET", "/ready");
+  kill_server(after_kill, SIGTERM);
+
+  CHECK(second.exit_code == 1);
+  CHECK(second.out.find("in use by another Hypercore process (pid " + std::to_string(server.pid))
+        != std::string::npos);
+  CHECK(still_serving.status == 200);
+  CHECK(ready.status == 200);
+}
+
+TEST_CASE("SIGTERM ends the server within its deadline whatever idle clients and agents do",
+          "[crash][shutdown]") {
+  temp_dir dir;
+  auto server = start_server_with(dir.str(), {"--partitions", "4", "--shutdown-timeout-ms", "1500"});
+  // Idle keep-alive connections (httplib keeps each one's thread for its
+  // keep-alive timeout) and an attempt that outlives the deadline.
+  std::vector<std::thread> idle;
+  for (int i = 0; i < 4; ++i)
+    idle.emplace_back([&] {
+      http_raw(server.port, "GET /health HTTP/1.1\r\nHost: x\r\n\r\n", 0, 6000);
+    });
+  auto long_job = http_call(server.port, "POST", "/v1/jobs", R"({"kind":"sleep","params":{"ms":60000}})");
+  REQUIRE(long_job.status == 202);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300)); // let the clients connect
+
+  auto t0 = std::chrono::steady_clock::now();
+  kill(server.pid, SIGTERM);
+  int status = 0;
+  waitpid(server.pid, &status, 0);
+  auto took = std::chrono::steady_clock::now() - t0;
+  std::fclose(server.out);
+  for (auto& t : idle) t.join();
+
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+  INFO("exit took " << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms");
+  CHECK(took < std::chrono::milliseconds(2500));
+}
+
+TEST_CASE("the bearer token can come from a file, kept out of the process table",
+          "[crash][auth]") {
+  temp_dir dir;
+  auto token_file = (dir.path() / "token").string();
+  std::ofstream{token_file} << "s3cret-token\n";
+  auto server = start_server_with((dir.path() / "data").string(),
+                                  {"--partitions", "4", "--auth-token-file", token_file});
+
+  auto without = http_call(server.port, "GET", "/v1/agents");
+  auto wrong = http_call(server.port, "GET", "/v1/agents", {}, {{"Authorization", "Bearer s3cret-tokeN"}});
+  auto right = http_call(server.port, "GET", "/v1/agents", {}, {{"Authorization", "Bearer s3cret-token"}});
+  std::ifstream cmdline{"/proc/" + std::to_string(server.pid) + "/cmdline"};
+  std::string args{std::istreambuf_iterator<char>(cmdline), {}};
+  kill_server(server, SIGTERM);
+
+  CHECK(without.status == 401);
+  CHECK(wrong.status == 401);
+  CHECK(right.status == 200);
+  CHECK(args.find("s3cret") == std::string::npos);
+}

@@ -151,3 +151,56 @@ TEST_CASE("shutdown finishes running work and leaves the rest pending for the ne
     CHECK(view->record.status == job_status::succeeded);
   }
 }
+
+TEST_CASE_METHOD(engine_fixture, "a follow-up out of the submit bounds fails its parent and makes no job",
+                 "[integration][chain][bounds]") {
+  auto emit = [&](json followup) {
+    auto s = spec("chain", {{"next", json::array({std::move(followup)})}});
+    s.max_attempts = 3;
+    return wait_terminal(submit(s));
+  };
+
+  auto wrapped = emit({{"kind", "echo"}, {"priority", 2147483653LL}});
+  auto far = emit({{"kind", "echo"}, {"delay_ms", 1000000000000000ULL}});
+  auto overflow = emit({{"kind", "echo"}, {"delay_ms", 9223372036854775807ULL}});
+  auto high = emit({{"kind", "echo"}, {"priority", 1000001}});
+
+  for (const auto* v : {&wrapped, &far, &overflow, &high}) {
+    CHECK(v->record.status == job_status::dead);
+    CHECK(v->record.attempts == 1); // a permanent refusal, not retried
+    CHECK(v->record.followups.empty());
+    REQUIRE(v->record.errors.size() == 1);
+  }
+  CHECK(wrapped.record.errors[0].message.find("priority") != std::string::npos);
+  CHECK(far.record.errors[0].message.find("delay_ms") != std::string::npos);
+  CHECK(overflow.record.errors[0].message.find("delay_ms") != std::string::npos);
+  CHECK(high.record.errors[0].message.find("priority") != std::string::npos);
+}
+
+namespace {
+
+class garbled_agent : public agent {
+public:
+  std::string kind() const override { return "garbled"; }
+  agent_result handle(agent_context&, const json&) override {
+    return agent_result::ok(json{{"text", "not utf-8: \xff"}});
+  }
+};
+
+} // namespace
+
+TEST_CASE("an agent's malformed output fails the attempt for good; other kinds keep running",
+          "[integration][fault]") {
+  engine_fixture f{2, {}, [](engine& e) {
+    REQUIRE_FALSE(e.register_agent([] { return std::make_unique<garbled_agent>(); }));
+  }};
+
+  auto bad = f.wait_terminal(f.submit(spec("garbled")));
+  auto fine = f.wait_terminal(f.submit(spec("echo", {{"n", 1}})));
+
+  CHECK(bad.record.status == job_status::dead);
+  REQUIRE(bad.record.errors.size() == 1);
+  CHECK(bad.record.errors[0].message.find("not valid JSON") != std::string::npos);
+  CHECK_FALSE(bad.output);
+  CHECK(fine.record.status == job_status::succeeded);
+}
