@@ -2,6 +2,7 @@
 // hypercore: the command-line entry point: `serve` runs the engine behind
 // the HTTP API; `export` dumps a store as JSON lines; submit, job, wait,
 // cancel and dead are the HTTP client (cli/client_commands.hpp).
+#include <atomic>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -110,19 +111,27 @@ int serve(const std::string& data_dir, const std::string& listen, std::uint16_t 
   // keep-alive timeout after stop(): stop it beside the engine, not before.
   std::thread http_stop{[&api] { api.stop(); }};
   // Running attempts get most of the deadline; the journal's last commit and
-  // closing the store need the rest.
-  eng.shutdown(std::max(std::chrono::milliseconds(0), deadline * 8 / 10));
-  // The store is closed and every acknowledged job is durable: what is left
-  // are HTTP threads finishing their last write. Wait for them only until the
-  // deadline, then leave without them.
-  while (std::chrono::steady_clock::now() < until && !api.stopped())
+  // closing the store need the rest. An agent that ignores its stop request
+  // keeps its thread (and the actor system) alive past that.
+  std::atomic<bool> engine_stopped{false};
+  std::thread engine_stop{[&] {
+    eng.shutdown(std::max(std::chrono::milliseconds(0), deadline * 8 / 10));
+    engine_stopped = true;
+  }};
+  // Every acknowledged job is durable once the journal's last commit
+  // returned, and LMDB needs no clean close to stay consistent: what may be
+  // left at the deadline are HTTP threads finishing their last write and
+  // agents that ignore their stop request. Wait for them only until then.
+  while (std::chrono::steady_clock::now() < until && !(engine_stopped && api.stopped()))
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  if (!api.stopped()) {
-    spdlog::warn("hypercore: HTTP connections still open at the deadline; exiting without them");
+  if (!engine_stopped || !api.stopped()) {
+    spdlog::warn("hypercore: {} still busy at the shutdown deadline; exiting without waiting",
+                 engine_stopped ? "HTTP connections" : "agents");
     spdlog::shutdown();
     std::fflush(nullptr);
     std::_Exit(0);
   }
+  engine_stop.join();
   http_stop.join();
   return 0;
 }
