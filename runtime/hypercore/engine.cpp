@@ -307,6 +307,9 @@ caf::error engine::register_agent(agent_factory factory) {
 
 caf::error engine::start() {
   auto& m = *impl_;
+  // Creating the system and spawning set CAF's logger in this thread too;
+  // shutdown may run on another one.
+  caller_thread_guard guard;
   std::unique_lock<std::shared_mutex> life{m.lifecycle};
   if (m.running) return make_error(errc::not_running, "engine already started");
   if (m.cfg.partitions == 0 || m.cfg.partition_window == 0)
