@@ -27,5 +27,14 @@ test: build
 bench: build
 	bash scripts/bench.sh
 
+# The crash loop (tests/soak/): SOAK_KILLS (200) SIGKILLs of `hypercore serve`
+# under an HTTP workload, then the checks and the totals; SOAK_ARGS adds
+# flags (--seed N, --jobs N, --no-strict-history, --keep).
+.PHONY: soak
+soak: deps
+	@cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) >/dev/null
+	@cmake --build $(BUILD_DIR) -j$(JOBS) --target hypercore-soak
+	$(BUILD_DIR)/bin/hypercore-soak --bin $(BUILD_DIR)/bin/hypercore --kills $(or $(SOAK_KILLS),200) $(SOAK_ARGS)
+
 clean:
 	rm -rf $(BUILD_DIR)
