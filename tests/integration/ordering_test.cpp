@@ -170,3 +170,20 @@ TEST_CASE("a short delay is honoured", "[integration][delay]") {
 
   CHECK(view.record.finished_at_ms - view.record.created_at_ms >= 150);
 }
+
+TEST_CASE("a delayed unkeyed job due after a keyed one's timer still runs",
+          "[integration][delay]") {
+  // One partition: the keyed job's timer (100 ms) is armed first; the
+  // unkeyed job's later run_at (300 ms) must get a timer when that fires.
+  engine_fixture f{2, [](engine_config& cfg) { cfg.partitions = 1; }};
+  auto keyed = spec("echo", {{"keyed", true}}, "k");
+  keyed.delay_ms = 100;
+  auto unkeyed = spec("echo", {{"keyed", false}});
+  unkeyed.delay_ms = 300;
+
+  auto first = f.submit(keyed);
+  auto second = f.submit(unkeyed);
+
+  CHECK(f.wait_terminal(first, std::chrono::seconds(10)).record.status == job_status::succeeded);
+  CHECK(f.wait_terminal(second, std::chrono::seconds(10)).record.status == job_status::succeeded);
+}

@@ -98,7 +98,13 @@ void arm_timer(partition_actor* self, std::int64_t run_at);
 void page_in_scheduled(partition_actor* self, job_tables& t, std::int64_t now,
                        bool& stopped_full) {
   auto& st = self->state;
-  if (st.scheduled_due_at > now) return;
+  if (st.scheduled_due_at > now) {
+    // Not due yet; but its timer may never have been armed (arm_timer keeps
+    // only the earliest pending timer), so arm it now that that one fired.
+    if (st.scheduled_due_at != std::numeric_limits<std::int64_t>::max())
+      arm_timer(self, st.scheduled_due_at);
+    return;
+  }
   t.scan_scheduled(st.opts.index, 0, 0, now,
                    [&](std::int64_t, std::uint64_t, const job_id& id) {
                      if (st.queue.contains(id) || st.cancelling.count(id) != 0) return true;
