@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # Installs the Debian packages Hypercore builds and tests with; only those missing.
+# --fuzz adds clang and its libFuzzer runtime (`make fuzz`); `make test` runs
+# the fuzz smoke only where they are already installed.
 set -euo pipefail
 
 packages=(
@@ -9,6 +11,13 @@ packages=(
   prometheus-cpp-dev catch2 libcli11-dev libcpp-httplib-dev libvalijson-dev
   libssl-dev zlib1g-dev
 )
+# clang 14 (Debian 12's default) compiles our C++20 against libstdc++ 12;
+# libclang-rt-14-dev holds libFuzzer and the sanitizer runtimes.
+fuzz_packages=(clang-14 libclang-rt-14-dev)
+
+if [ "${1:-}" = "--fuzz" ]; then
+  packages+=("${fuzz_packages[@]}")
+fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -14,10 +14,20 @@ namespace hypercore::cli {
 
 namespace {
 
+// One key per line, so adding an option is a one-line change.
 const std::set<std::string>& known_keys() {
-  static const std::set<std::string> keys{"data-dir",       "listen",        "partitions",
-                                          "auth-token",     "rate-per-kind", "rate-per-session",
-                                          "max-body-bytes", "max-pending"};
+  static const std::set<std::string> keys{
+    "data-dir",
+    "listen",
+    "partitions",
+    "auth-token",
+    "auth-token-file",
+    "rate-per-kind",
+    "rate-per-session",
+    "max-body-bytes",
+    "max-pending",
+    "shutdown-timeout-ms",
+  };
   return keys;
 }
 
@@ -27,8 +37,8 @@ std::string trim(std::string s) {
   return first == std::string::npos ? std::string{} : s.substr(first, last - first + 1);
 }
 
-caf::error bad(const std::string& path, const std::string& what) {
-  return make_error(errc::invalid_config, "config " + path + ": " + what);
+caf::error bad(const std::string& origin, const std::string& what) {
+  return make_error(errc::invalid_config, "config " + origin + ": " + what);
 }
 
 } // namespace
@@ -38,33 +48,39 @@ caf::expected<std::map<std::string, std::string>> read_serve_config(const std::s
   if (!in) return bad(path, "cannot be read");
   std::stringstream buffer;
   buffer << in.rdbuf();
-  auto text = buffer.str();
-  if (text.size() > (1 << 20)) return bad(path, "is larger than 1 MiB");
+  return parse_serve_config(buffer.str(), path);
+}
+
+caf::expected<std::map<std::string, std::string>> parse_serve_config(std::string_view text,
+                                                                     const std::string& origin) {
+  if (text.size() > (1 << 20)) return bad(origin, "is larger than 1 MiB");
   std::map<std::string, std::string> out;
   auto add = [&](std::string key, std::string value) -> caf::error {
     std::replace(key.begin(), key.end(), '_', '-');
-    if (known_keys().count(key) == 0) return bad(path, "unknown key '" + key.substr(0, 64) + "'");
+    if (known_keys().count(key) == 0) return bad(origin, "unknown key '" + key.substr(0, 64) + "'");
     out[key] = std::move(value);
     return {};
   };
   auto first = text.find_first_not_of(" \t\r\n");
-  if (first != std::string::npos && text[first] == '{') {
+  if (first != std::string_view::npos && text[first] == '{') {
     auto doc = nlohmann::json::parse(text, nullptr, false);
-    if (doc.is_discarded() || !doc.is_object()) return bad(path, "is not a JSON object");
+    if (doc.is_discarded() || !doc.is_object()) return bad(origin, "is not a JSON object");
     for (const auto& [key, value] : doc.items()) {
       if (!value.is_string() && !value.is_number())
-        return bad(path, "key '" + key.substr(0, 64) + "' must be a string or a number");
-      if (auto err = add(key, value.is_string() ? value.get<std::string>() : value.dump())) return err;
+        return bad(origin, "key '" + key.substr(0, 64) + "' must be a string or a number");
+      if (auto err = add(key, value.is_string() ? value.get<std::string>() : value.dump()))
+        return err;
     }
     return out;
   }
-  std::istringstream lines{text};
+  std::istringstream lines{std::string{text}};
   std::string line;
   for (int n = 1; std::getline(lines, line); ++n) {
     line = trim(line);
     if (line.empty() || line[0] == '#') continue;
     auto eq = line.find('=');
-    if (eq == std::string::npos) return bad(path, "line " + std::to_string(n) + " is not 'key = value'");
+    if (eq == std::string::npos)
+      return bad(origin, "line " + std::to_string(n) + " is not 'key = value'");
     auto key = trim(line.substr(0, eq));
     auto value = trim(line.substr(eq + 1));
     if (value.size() >= 2 && value.front() == '"' && value.back() == '"')

@@ -10,6 +10,7 @@
 
 #include <map>
 #include <string>
+#include <string_view>
 
 #include <caf/expected.hpp>
 
@@ -18,5 +19,10 @@ namespace hypercore::cli {
 /// Reads the file into key -> value text (keys normalised to dashes).
 /// Errors (invalid_config) name the file and the offending key or line.
 caf::expected<std::map<std::string, std::string>> read_serve_config(const std::string& path);
+
+/// The parser behind read_serve_config, on text already in memory; `origin`
+/// names the text in errors ("config <origin>: ..."). Pure, so it is fuzzed.
+caf::expected<std::map<std::string, std::string>> parse_serve_config(std::string_view text,
+                                                                     const std::string& origin);
 
 } // namespace hypercore::cli

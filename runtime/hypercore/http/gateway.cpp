@@ -17,6 +17,7 @@
 #include "hypercore/http/api_error.hpp"
 #include "hypercore/http/job_request.hpp"
 #include "hypercore/http/json_body.hpp"
+#include "hypercore/http/query_params.hpp"
 #include "hypercore/http/secrets.hpp"
 #include "hypercore/job_json.hpp"
 
@@ -54,10 +55,8 @@ std::optional<std::int64_t> int_param(const httplib::Request& req, httplib::Resp
                                       const char* name, std::int64_t fallback, std::int64_t lo,
                                       std::int64_t hi) {
   if (!req.has_param(name)) return fallback;
-  auto text = req.get_param_value(name);
-  std::int64_t value = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc{} || end != text.data() + text.size() || value < lo || value > hi) {
+  auto value = parse_bounded_int(req.get_param_value(name), lo, hi);
+  if (!value) {
     reply_error(res, make_api_error(400, "invalid_request",
                                     std::string{name} + " must be an integer from "
                                       + std::to_string(lo) + " to " + std::to_string(hi)));
