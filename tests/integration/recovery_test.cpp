@@ -77,7 +77,7 @@ TEST_CASE("start-up with a 200,000-job backlog runs the first job at once and pa
   auto stats = e.stats();
   CHECK(stats.resident <= 4 * 256 + 4);
   INFO("anonymous RSS grew by " << (anon_rss_bytes() - rss_before) / 1024 << " KiB");
-  CHECK(anon_rss_bytes() < rss_before + (64u << 20));
+  if (memory_bounds_meaningful) CHECK(anon_rss_bytes() < rss_before + (64u << 20));
 }
 
 TEST_CASE("start-up pages in key heads only: the records of a busy key's backlog are not read",

@@ -39,7 +39,8 @@ TEST_CASE("100,000 no-op jobs finish with memory bounded by the windows", "[inte
   // 100k jobs held in memory would take well over 100 MB; a leak of even
   // 500 bytes per job would cross this bound.
   INFO("anonymous RSS grew by " << (peak_after - baseline) / 1024 << " KiB");
-  CHECK(peak_after < baseline + (48u << 20));
+  if (memory_bounds_meaningful) CHECK(peak_after < baseline + (48u << 20));
+  else WARN("memory bound not checked under AddressSanitizer");
   auto stats = f.eng->stats();
   CHECK(stats.resident == 0);
   for (auto& id : last_of_batch)

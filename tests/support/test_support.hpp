@@ -42,6 +42,15 @@ private:
   std::filesystem::path path_;
 };
 
+/// True in an AddressSanitizer build: its free quarantine (256 MiB) and
+/// redzones make anonymous RSS say nothing about our own memory use, so
+/// memory bounds are reported there instead of checked.
+#if defined(__SANITIZE_ADDRESS__)
+inline constexpr bool memory_bounds_meaningful = false;
+#else
+inline constexpr bool memory_bounds_meaningful = true;
+#endif
+
 /// Anonymous resident memory (heap, stacks), excluding LMDB's file mapping,
 /// whose pages would otherwise count as the store grows.
 inline std::size_t anon_rss_bytes() {
