@@ -2,6 +2,8 @@
 #include "hypercore/engine.hpp"
 
 #include <atomic>
+#include <condition_variable>
+#include <future>
 #include <map>
 #include <mutex>
 #include <shared_mutex>
@@ -16,6 +18,8 @@
 
 #include "hypercore/actors/admission.hpp"
 #include "hypercore/actors/agent_pool.hpp"
+#include "hypercore/actors/feed.hpp"
+#include "hypercore/actors/feed_subscriber.hpp"
 #include "hypercore/actors/janitor.hpp"
 #include "hypercore/actors/journal.hpp"
 #include "hypercore/actors/partition.hpp"
@@ -66,6 +70,10 @@ struct engine::impl {
   /// Guards the core handles below, which the supervisor replaces.
   mutable std::mutex handles;
   journal_actor journal;
+  /// Set in start(), reset in shutdown(); never replaced in between.
+  feed_actor feed;
+  /// engine_config::on_transition, fed by the feed.
+  subscription on_transition_sub;
   std::vector<caf::actor> partitions;
   caf::actor janitor;
   caf::actor sessions;
@@ -111,24 +119,34 @@ struct engine::impl {
 
   caf::duration request_timeout() const { return caf::duration{cfg.request_timeout}; }
 
-  void announce(const append_receipt& receipt) {
-    // Tell each partition the highest new seq it owns and the earliest
-    // run_at it must wake up for; it pages the jobs in itself.
-    std::vector<caf::actor> targets;
-    {
-      std::lock_guard<std::mutex> guard{handles};
-      targets = partitions;
+  // Subscribes without entering (start() holds the lifecycle lock).
+  caf::expected<subscription> subscribe(const feed_filter& filter, subscription_hooks hooks,
+                                        const subscribe_options& how, std::string name) {
+    caller_thread_guard guard;
+    auto gate = std::make_shared<subscription_gate>(std::move(hooks));
+    auto done = std::make_shared<std::promise<caf::expected<std::uint64_t>>>();
+    auto registered = done->get_future();
+    feed_subscriber_options opts;
+    opts.filter = filter;
+    opts.capacity = std::max<std::uint32_t>(1, how.capacity);
+    opts.resume_from = how.resume_from;
+    opts.own_thread = how.own_thread;
+    opts.name = std::move(name);
+    auto actor = spawn_feed_subscriber(*sys, feed, env, std::move(opts), gate,
+                                       [done](caf::expected<std::uint64_t> r) {
+                                         done->set_value(std::move(r));
+                                       });
+    if (registered.wait_for(cfg.request_timeout) != std::future_status::ready) {
+      gate->close();
+      caf::anon_send_exit(actor, caf::exit_reason::user_shutdown);
+      return make_error(errc::timeout, "the feed did not register the subscription in time");
     }
-    std::vector<std::uint64_t> top(targets.size(), 0);
-    std::vector<std::int64_t> wake(targets.size(), 0);
-    for (const auto& ref : receipt.refs) {
-      if (ref.duplicate || ref.partition >= top.size()) continue;
-      top[ref.partition] = std::max(top[ref.partition], ref.seq);
-      if (ref.run_at_ms > 0 && (wake[ref.partition] == 0 || ref.run_at_ms < wake[ref.partition]))
-        wake[ref.partition] = ref.run_at_ms;
+    auto next = registered.get();
+    if (!next) {
+      gate->close();
+      return next.error();
     }
-    for (std::size_t p = 0; p < top.size(); ++p)
-      if (top[p] > 0) caf::anon_send(targets[p], work_atom::value, top[p], wake[p]);
+    return subscription{std::move(gate), actor.address()};
   }
 
   caf::expected<job_view> read_job(const job_id& id) {
@@ -177,7 +195,7 @@ struct engine::impl {
   }
 
   caf::actor make_partition(std::uint16_t p, journal_actor j) {
-    return spawn_partition(*sys, partition_links{std::move(j), pools, env, catalog, cfg.on_transition},
+    return spawn_partition(*sys, partition_links{std::move(j), feed, pools, env, catalog},
                            partition_opts(p));
   }
 
@@ -200,6 +218,8 @@ struct engine::impl {
     jopts.partitions = cfg.partitions;
     jopts.health = health;
     jopts.inject_write_error = cfg.inject_write_error;
+    jopts.feed = caf::actor_cast<caf::actor>(feed);
+    jopts.event_log_capacity = cfg.event_log_capacity;
     return spawn_journal(*sys, env, jopts);
   }
 
@@ -335,6 +355,17 @@ caf::error engine::start() {
   m.sys_cfg->set("scheduler.max-threads", threads);
   m.sys = std::make_unique<caf::actor_system>(*m.sys_cfg);
 
+  // The feed starts where the journal will: at the next position of the store.
+  std::uint64_t next_position = 1;
+  try {
+    read_txn txn{*m.env};
+    job_tables t{*m.env, txn.get()};
+    auto last = t.last_event();
+    next_position = std::max<std::uint64_t>({1, t.feed_mark(), last ? *last + 1 : 0});
+  } catch (const std::exception& e) {
+    return make_error(errc::storage_failure, e.what());
+  }
+  m.feed = spawn_feed(*m.sys, next_position);
   {
     std::lock_guard<std::mutex> guard{m.handles};
     m.journal = m.make_journal();
@@ -356,6 +387,20 @@ caf::error engine::start() {
     m.watch(m.partitions[p], "partition-" + std::to_string(p));
   m.watch(m.janitor, "janitor");
   m.watch(m.sessions, "sessions");
+  if (m.cfg.on_transition) {
+    feed_filter outcomes;
+    outcomes.causes = feed_filter::bit(transition_cause::outcome);
+    outcomes.statuses = feed_filter::terminal_statuses() | feed_filter::bit(job_status::retrying);
+    subscription_hooks hooks;
+    hooks.on_transitions = [listener = m.cfg.on_transition](const std::vector<transition>& batch) {
+      for (const auto& t : batch) listener(t.id, t.to);
+    };
+    subscribe_options how;
+    how.capacity = 65536;
+    auto sub = m.subscribe(outcomes, std::move(hooks), how, "on_transition");
+    if (!sub) return sub.error();
+    m.on_transition_sub = std::move(*sub);
+  }
   m.journal_up = true;
   m.running = true;
   spdlog::info("hypercore: started on {} with {} partitions and {} agent kinds",
@@ -440,9 +485,9 @@ caf::expected<std::vector<submission>> engine::submit_all(const std::vector<job_
     if (specs.size() == 1) return first;
     return make_error(code_of(first), "batch refused, nothing was written:" + problems);
   }
+  // The partitions hear of the new jobs from the feed.
   auto receipt = m.ask<append_receipt>(m.journal_handle(), m.request_timeout(), std::move(cmd));
   if (!receipt) return receipt.error();
-  m.announce(*receipt);
   std::vector<submission> out;
   out.reserve(receipt->refs.size());
   for (const auto& ref : receipt->refs) out.push_back({ref.id, ref.duplicate});
@@ -461,20 +506,69 @@ caf::expected<job_view> engine::wait(const job_id& id, std::chrono::milliseconds
   auto [life, refused] = m.enter();
   if (refused) return refused;
   auto until = std::chrono::steady_clock::now() + timeout;
+  struct waiter {
+    std::mutex mutex;
+    std::condition_variable changed_cv;
+    bool changed = false;
+    bool ended = false;
+  };
+  auto w = std::make_shared<waiter>();
+  auto wake = [w](bool end) {
+    {
+      std::lock_guard<std::mutex> guard{w->mutex};
+      (end ? w->ended : w->changed) = true;
+    }
+    w->changed_cv.notify_all();
+  };
+  subscription_hooks hooks;
+  hooks.on_transitions = [wake](const std::vector<transition>&) { wake(false); };
+  hooks.on_lost = [wake](std::uint64_t, std::uint64_t) { wake(false); };
+  hooks.on_end = [wake] { wake(true); };
+  feed_filter terminal;
+  terminal.job = id;
+  terminal.statuses = feed_filter::terminal_statuses();
+  // Subscribed first, then read: a transition committed in between is in
+  // the store or reaches the subscription.
+  subscribe_options how;
+  how.capacity = 16;
+  auto sub = m.subscribe(terminal, std::move(hooks), how, "wait");
+  if (!sub) return sub.error();
   for (;;) {
     auto current = m.read_job(id);
     if (!current) return current.error();
     if (is_terminal(current->record.status)) return current;
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
-    if (left.count() <= 0) return make_error(errc::timeout, "the job is not terminal yet");
-    auto done = m.ask<job>(m.partition_handle(current->record.partition), caf::duration{left},
-                           wait_atom::value, id);
-    if (done) return m.read_job(id);
-    // A partition that died took its waiters along: ask its replacement,
-    // unless the engine itself is stopping.
-    if (code_of(done.error()) != errc::unavailable || m.stopping) return done.error();
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    std::unique_lock<std::mutex> lock{w->mutex};
+    if (!w->changed_cv.wait_until(lock, until, [&] { return w->changed || w->ended; }))
+      return make_error(errc::timeout, "the job is not terminal yet");
+    if (w->ended && !w->changed) return make_error(errc::shutting_down, "the engine is shutting down");
+    w->changed = false;
   }
+}
+
+caf::expected<subscription> engine::subscribe(const feed_filter& filter,
+                                              std::function<void(const transition&)> on_transition) {
+  if (!on_transition) return make_error(errc::invalid_request, "subscribe needs a callback");
+  subscription_hooks hooks;
+  hooks.on_transitions = [cb = std::move(on_transition)](const std::vector<transition>& batch) {
+    for (const auto& t : batch) cb(t);
+  };
+  return subscribe(filter, std::move(hooks));
+}
+
+caf::expected<subscription> engine::subscribe(const feed_filter& filter, subscription_hooks hooks,
+                                              subscribe_options opts) {
+  auto& m = *impl_;
+  auto [life, refused] = m.enter();
+  if (refused) return refused;
+  return m.subscribe(filter, std::move(hooks), opts, "subscriber");
+}
+
+std::uint64_t engine::feed_position() {
+  auto& m = *impl_;
+  auto [life, refused] = m.enter();
+  if (refused) return 0;
+  auto s = m.ask<feed_stats>(m.feed, m.request_timeout(), stats_atom::value);
+  return s ? s->next_position : 0;
 }
 
 caf::expected<job_view> engine::get(const job_id& id) {
@@ -532,7 +626,6 @@ caf::expected<std::vector<job_id>> engine::replay(const std::vector<job_id>& ids
   if (auto err = m.check_writable()) return err;
   auto receipt = m.ask<append_receipt>(m.journal_handle(), m.request_timeout(), replay_dead{ids});
   if (!receipt) return receipt.error();
-  m.announce(*receipt);
   std::vector<job_id> out;
   for (const auto& ref : receipt->refs) out.push_back(ref.id);
   return out;
@@ -656,6 +749,11 @@ engine_stats engine::stats() {
         out.restarts += restarts;
         out.executing += executing;
       }, [](caf::error&) {});
+  if (auto f = m.ask<feed_stats>(m.feed, caf::duration{std::chrono::seconds(5)}, stats_atom::value)) {
+    out.feed_published = f->published;
+    out.feed_gaps = f->gaps;
+    out.feed_subscribers = f->subscribers;
+  }
   out.core_restarts = m.core_restarts;
   return out;
 }
@@ -732,7 +830,11 @@ void engine::shutdown(std::chrono::milliseconds deadline) {
     self->send_exit(m.janitor_handle(), caf::exit_reason::kill);
     self->send_exit(m.sessions_handle(), caf::exit_reason::kill);
     self->send_exit(m.journal_handle(), caf::exit_reason::kill);
+    // Subscribers monitor the feed: they end with it, and their owners
+    // (waits, streams) are told.
+    self->send_exit(m.feed, caf::exit_reason::user_shutdown);
   }
+  m.on_transition_sub.reset();
   // Calls still inside the engine finish (their actors are gone, so they
   // return errors) before the system and the store go away.
   std::unique_lock<std::shared_mutex> life{m.lifecycle};
@@ -744,6 +846,7 @@ void engine::shutdown(std::chrono::milliseconds deadline) {
     m.journal = nullptr;
   }
   m.pools.clear();
+  m.feed = nullptr;
   m.supervisor = nullptr;
   m.sys.reset(); // waits for every actor, detached workers included
   m.env.reset();

@@ -17,8 +17,10 @@
 #include <caf/expected.hpp>
 
 #include "hypercore/core/agent.hpp"
+#include "hypercore/core/feed_messages.hpp"
 #include "hypercore/core/job.hpp"
 #include "hypercore/engine_config.hpp"
+#include "hypercore/subscription.hpp"
 
 namespace hypercore {
 
@@ -42,6 +44,10 @@ struct engine_stats {
   std::uint64_t core_restarts = 0;
   /// Job records the partitions' pagers decoded since start.
   std::uint64_t records_paged = 0;
+  /// Transitions the feed published, and times a subscriber fell behind.
+  std::uint64_t feed_published = 0;
+  std::uint64_t feed_gaps = 0;
+  std::uint64_t feed_subscribers = 0;
 };
 
 /// One accepted submit: the job's id, and whether an idempotency key matched
@@ -56,6 +62,20 @@ struct session_view {
   std::string id;
   nlohmann::json data;
   std::int64_t expires_at_ms = 0;
+};
+
+/// How a subscription is delivered (engine::subscribe).
+struct subscribe_options {
+  /// A feed position to start from: the event log is read from there first
+  /// (a resumable cursor). 0: from the next commit on.
+  std::uint64_t resume_from = 0;
+  /// Transitions in flight to the subscriber at most; past it, it falls
+  /// behind and catches up from the event log.
+  std::uint32_t capacity = 4096;
+  /// Runs the callbacks on a thread of their own, so they may block without
+  /// holding one of the engine's scheduler threads (a blocked subscription
+  /// falls behind and catches up when it returns).
+  bool own_thread = false;
 };
 
 /// A registered agent kind, as the engine runs it.
@@ -115,8 +135,24 @@ public:
   caf::expected<job_view> submit_and_wait(const job_spec& spec,
                                           std::chrono::milliseconds timeout);
 
-  /// Waits for a submitted job to become terminal.
+  /// Waits for a submitted job to become terminal (told by the feed; the
+  /// store is read once at the start and once per terminal transition).
   caf::expected<job_view> wait(const job_id& id, std::chrono::milliseconds timeout);
+
+  /// Calls `on_transition` for every durable transition that matches
+  /// `filter`, in position order (so one job's in revision order), from the
+  /// next commit on, until the handle is dropped. It runs on one of the
+  /// engine's threads, one call at a time: keep it quick. A slow callback
+  /// falls behind and catches up from the event log; it never slows the
+  /// journal. Errors: not_running, shutting_down, timeout.
+  caf::expected<subscription> subscribe(const feed_filter& filter,
+                                        std::function<void(const transition&)> on_transition);
+  /// The full form: batches, the ranges the event log could no longer
+  /// supply (on_lost), and the end (see subscribe_options).
+  caf::expected<subscription> subscribe(const feed_filter& filter, subscription_hooks hooks,
+                                        subscribe_options opts = {});
+  /// The position the next transition gets: every lower one is durable.
+  std::uint64_t feed_position();
 
   /// The job as stored now. Errors: not_found.
   caf::expected<job_view> get(const job_id& id);

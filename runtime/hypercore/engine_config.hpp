@@ -37,8 +37,13 @@ struct engine_config {
   /// one): the journal and blocking agents run on threads of their own.
   std::size_t scheduler_threads = 0;
   /// Called once a transition to retrying or a terminal status is durable,
-  /// on a partition's thread: keep it quick and thread-safe.
+  /// from the commit feed, on one engine thread: keep it quick. (For every
+  /// transition with all its fields, use engine::subscribe.)
   std::function<void(const job_id&, job_status)> on_transition;
+  /// Transitions kept in the event log (docs/STORAGE.md): how far back a
+  /// subscriber that fell behind, or a stream that reconnects, can resume.
+  /// 0 keeps none: catching up then reports the range as lost.
+  std::size_t event_log_capacity = 1'000'000;
   /// Longest any engine call waits for an actor's answer; past it the call
   /// returns errc::timeout. wait() is bounded by its own timeout instead.
   std::chrono::milliseconds request_timeout{std::chrono::seconds(30)};

@@ -48,6 +48,68 @@ nlohmann::json to_json(const job& j, const std::optional<std::string>& output) {
   return out;
 }
 
+namespace {
+
+bool is_session_transition(const transition& t) {
+  return t.cause == transition_cause::session_written || t.cause == transition_cause::session_deleted;
+}
+
+} // namespace
+
+nlohmann::json to_json(const transition& t) {
+  nlohmann::json out{
+    {"position", t.position},
+    {"type", std::string{event_type(t)}},
+    {"cause", std::string{to_string(t.cause)}},
+    {"at_ms", t.at_ms},
+  };
+  if (is_session_transition(t)) {
+    out["session_id"] = t.session_id;
+    out["expires_at_ms"] = t.expires_at_ms;
+    return out;
+  }
+  out["job_id"] = t.id.to_string();
+  out["kind"] = t.kind;
+  out["status"] = std::string{to_string(t.to)};
+  bool fresh = t.cause == transition_cause::submitted || t.cause == transition_cause::followup;
+  out["previous_status"] = fresh ? nlohmann::json(nullptr) : nlohmann::json(std::string{to_string(t.from)});
+  out["attempt"] = t.attempt;
+  out["revision"] = t.revision;
+  out["partition"] = t.partition;
+  out["seq"] = t.seq;
+  out["run_at_ms"] = t.run_at_ms;
+  out["created_at_ms"] = t.created_at_ms;
+  out["trace_id"] = t.trace_id;
+  if (!t.parent_id.empty()) out["parent_id"] = t.parent_id.to_string();
+  if (!t.session_id.empty()) out["session_id"] = t.session_id;
+  if (!t.partition_key.empty()) out["partition_key"] = t.partition_key;
+  if (!t.error.empty()) {
+    out["error"] = t.error;
+    out["retryable"] = t.retryable;
+  }
+  return out;
+}
+
+std::string_view event_type(const transition& t) {
+  switch (t.cause) {
+    case transition_cause::submitted:
+    case transition_cause::followup: return "created";
+    case transition_cause::started: return "started";
+    case transition_cause::replayed: return "replayed";
+    case transition_cause::purged: return "purged";
+    case transition_cause::session_written: return "session_written";
+    case transition_cause::session_deleted: return "session_deleted";
+    case transition_cause::outcome: break;
+  }
+  switch (t.to) {
+    case job_status::retrying: return "retrying";
+    case job_status::succeeded: return "succeeded";
+    case job_status::dead: return "dead";
+    case job_status::cancelled: return "cancelled";
+    default: return "changed";
+  }
+}
+
 std::string safe_dump(const nlohmann::json& value) {
   return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "hypercore/actors/journal.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <unordered_map>
 #include <variant>
@@ -17,6 +18,7 @@
 #include "hypercore/core/routing.hpp"
 #include "hypercore/core/transition.hpp"
 #include "hypercore/persistence/codec.hpp"
+#include "hypercore/persistence/event_codec.hpp"
 #include "hypercore/persistence/job_tables.hpp"
 #include "hypercore/core/utf8.hpp"
 
@@ -29,6 +31,7 @@ using persistence::lmdb_failure;
 
 using receipt_promise = caf::typed_response_promise<append_receipt>;
 using count_promise = caf::typed_response_promise<std::uint64_t>;
+using session_promise = caf::typed_response_promise<session_record>;
 
 struct queued_command {
   std::variant<append_jobs, record_start, record_outcome, replay_dead, purge_jobs, put_session,
@@ -36,6 +39,7 @@ struct queued_command {
     cmd;
   receipt_promise receipt;
   count_promise count;
+  session_promise session = {};
 };
 
 /// A command's effect, known once it was applied in the transaction.
@@ -43,6 +47,7 @@ struct command_result {
   caf::error err;
   append_receipt receipt;
   std::uint64_t count = 0;
+  session_record session;
 };
 
 std::uint64_t request_digest(const job& j) {
@@ -71,6 +76,13 @@ struct journal_state {
   std::uint64_t failed_batches = 0;
   bool probe_scheduled = false;
   std::chrono::milliseconds probe_delay{0};
+  /// The feed position the next transition gets, and as last committed.
+  std::uint64_t next_position = 1;
+  std::uint64_t durable_position = 1;
+  /// Lowest position still in the event log (0: the log is empty).
+  std::uint64_t log_first = 0;
+  /// Transitions of the transaction being written, in apply order.
+  std::vector<transition> changes;
 
   // Commands queued when the journal dies were never written: say so at
   // once instead of letting their senders wait out a timeout (CAF 0.17
@@ -80,7 +92,65 @@ struct journal_state {
     for (auto& q : queue) {
       if (q.receipt.pending()) q.receipt.deliver(gone);
       if (q.count.pending()) q.count.deliver(gone);
+      if (q.session.pending()) q.session.deliver(gone);
     }
+  }
+
+  // Records what a command changed, for the feed and the event log.
+  void note(const job& j, transition_cause cause, job_status from, std::int64_t at,
+            const error_entry* failed = nullptr) {
+    transition t;
+    t.cause = cause;
+    t.id = j.id;
+    t.kind = j.kind;
+    t.partition = j.partition;
+    t.seq = j.seq;
+    t.from = from;
+    t.to = j.status;
+    t.attempt = j.attempts;
+    t.revision = j.revision;
+    t.run_at_ms = j.run_at_ms;
+    t.created_at_ms = j.created_at_ms;
+    t.at_ms = at;
+    t.trace_id = j.trace_id;
+    t.parent_id = j.parent_id;
+    t.session_id = j.session_id;
+    t.partition_key = j.partition_key;
+    if (failed != nullptr && failed->attempt != 0) {
+      t.error = std::string{utf8_prefix(failed->message, max_transition_error_bytes)};
+      t.retryable = failed->retryable;
+    }
+    changes.push_back(std::move(t));
+  }
+
+  void note_session(transition_cause cause, const std::string& id, std::int64_t expires,
+                    std::int64_t at) {
+    transition t;
+    t.cause = cause;
+    t.session_id = id;
+    t.expires_at_ms = expires;
+    t.at_ms = at;
+    changes.push_back(std::move(t));
+  }
+
+  // Gives the transaction's transitions their positions and writes them to
+  // the event log, trimming it to its capacity (a bounded amount per
+  // transaction, so lowering the capacity never makes one huge commit).
+  void log_changes(job_tables& t) {
+    if (changes.empty()) return;
+    auto capacity = opts.event_log_capacity;
+    for (auto& c : changes) {
+      c.position = next_position++;
+      if (capacity > 0) t.put_event(c.position, persistence::encode_transition(c));
+    }
+    if (capacity > 0) {
+      if (log_first == 0) log_first = changes.front().position;
+      if (next_position - log_first > capacity) {
+        t.trim_events(next_position - capacity, 2 * changes.size() + 64);
+        log_first = t.first_event().value_or(next_position);
+      }
+    }
+    t.put_feed_mark(next_position);
   }
 
   // Where index_active put it: the run_at to wake up for, or 0 for pending.
@@ -141,6 +211,7 @@ struct journal_state {
       j.revision = 1;
       t.put_job(j);
       t.index_active(j, now);
+      note(j, transition_cause::submitted, j.status, now);
       out.receipt.refs.push_back({j.id, j.partition, j.seq, false, scheduled_at(j, now)});
     }
     return out;
@@ -150,12 +221,14 @@ struct journal_state {
     command_result out;
     auto j = t.get_job(cmd.id);
     if (!j) return out;
+    auto from = j->status;
     if (auto err = apply_start(*j, cmd)) {
       out.err = std::move(err);
       return out;
     }
     ++j->revision;
     t.put_job(*j);
+    note(*j, transition_cause::started, from, cmd.at_ms);
     return out;
   }
 
@@ -175,6 +248,7 @@ struct journal_state {
     t.unindex_active(before);
     if (is_terminal(j->status)) t.index_terminal(*j);
     else t.index_active(*j, cmd.at_ms);
+    std::size_t followups_noted = 0;
     if (j->status == job_status::succeeded) {
       t.put_result(j->id, cmd.output);
       for (auto& f : cmd.followups) {
@@ -182,6 +256,8 @@ struct journal_state {
         f.revision = 1;
         t.put_job(f);
         t.index_active(f, cmd.at_ms);
+        note(f, transition_cause::followup, f.status, cmd.at_ms);
+        ++followups_noted;
         j->followups.push_back(f.id);
         out.receipt.refs.push_back({f.id, f.partition, f.seq, false, scheduled_at(f, cmd.at_ms)});
       }
@@ -194,6 +270,10 @@ struct journal_state {
       }
     }
     t.put_job(*j);
+    // The parent's transition comes before its follow-ups' in the feed.
+    note(*j, transition_cause::outcome, before.status, cmd.at_ms, &cmd.error);
+    std::rotate(changes.end() - static_cast<std::ptrdiff_t>(followups_noted) - 1,
+                changes.end() - 1, changes.end());
     // The completed job itself comes first in the receipt.
     out.receipt.refs.insert(out.receipt.refs.begin(), {j->id, j->partition, j->seq, false});
     return out;
@@ -212,6 +292,7 @@ struct journal_state {
       assign_seq(*j);
       t.index_active(*j, now);
       t.put_job(*j);
+      note(*j, transition_cause::replayed, job_status::dead, now);
       out.receipt.refs.push_back({j->id, j->partition, j->seq, false});
     }
     return out;
@@ -230,6 +311,8 @@ struct journal_state {
         if (hit && hit->id == id) t.del_idempotency(j->idempotency_key);
       }
       t.del_job(id);
+      ++j->revision;
+      note(*j, transition_cause::purged, j->status, now_ms());
       ++out.count;
     }
     return out;
@@ -253,7 +336,8 @@ struct journal_state {
     persistence::put_be64(record, static_cast<std::uint64_t>(expires));
     record += data;
     t.put_session(cmd.id, record);
-    out.count = static_cast<std::uint64_t>(expires);
+    note_session(transition_cause::session_written, cmd.id, expires, now_ms());
+    out.session = session_record{cmd.id, std::move(data), expires};
     return out;
   }
 
@@ -265,6 +349,7 @@ struct journal_state {
       auto expires = old->size() >= 8 ? static_cast<std::int64_t>(persistence::get_be64(old->data())) : 0;
       if (cmd.expired_before_ms > 0 && expires >= cmd.expired_before_ms) continue;
       t.del_session(id);
+      note_session(transition_cause::session_deleted, id, expires, now_ms());
       ++out.count;
     }
     return out;
@@ -278,6 +363,7 @@ struct journal_state {
       throw lmdb_failure(rc, "mdb_txn_begin");
     std::vector<command_result> results;
     results.reserve(batch.size());
+    changes.clear();
     try {
       job_tables t{*env, txn};
       for (auto& q : batch) {
@@ -287,6 +373,7 @@ struct journal_state {
           return apply(t, copy);
         }, q.cmd));
       }
+      log_changes(t);
       for (std::uint16_t p = 0; p < opts.partitions; ++p)
         if (next_seq[p] != durable_seq[p]) t.put_seq_mark(p, next_seq[p]);
       // A probe (empty batch) must touch a page, or it would prove nothing.
@@ -299,6 +386,7 @@ struct journal_state {
     }
     if (int rc = mdb_txn_commit(txn); rc != 0) throw lmdb_failure(rc, "mdb_txn_commit");
     durable_seq = next_seq;
+    durable_position = next_position;
     return results;
   }
 
@@ -308,9 +396,13 @@ struct journal_state {
                                std::vector<command_result>& results) {
     caf::error failure;
     auto saved_seq = next_seq;
+    auto saved_log_first = log_first;
     for (int tries = 0;; ++tries) {
-      // A retried batch assigns its seqs again from where it started.
+      // A retried batch assigns its seqs and positions again from where it
+      // started.
       next_seq = saved_seq;
+      next_position = durable_position;
+      log_first = saved_log_first;
       try {
         results = write_batch(batch);
         if (opts.health) opts.health->mark_ok();
@@ -346,6 +438,9 @@ struct journal_state {
                     batch.size(), message_of(failure), failed_batches);
     if (opts.health) opts.health->mark_failed(message_of(failure));
     next_seq = saved_seq;
+    next_position = durable_position;
+    log_first = saved_log_first;
+    changes.clear();
     return failure;
   }
 
@@ -367,6 +462,11 @@ struct journal_state {
     caf::error failure = write_with_growth(batch, results);
     ++commits;
     records += batch.size();
+    // Published before the senders hear back: whoever learns of a commit
+    // from its reply and then subscribes has not missed it (see feed.hpp).
+    if (!failure && !changes.empty() && opts.feed)
+      caf::anon_send(opts.feed, committed{std::move(changes), next_position});
+    changes.clear();
     for (std::size_t i = 0; i < batch.size(); ++i) {
       auto& q = batch[i];
       const auto& err = failure ? failure : results[i].err;
@@ -377,6 +477,10 @@ struct journal_state {
       if (q.count.pending()) {
         if (err) q.count.deliver(err);
         else q.count.deliver(results[i].count);
+      }
+      if (q.session.pending()) {
+        if (err) q.session.deliver(err);
+        else q.session.deliver(std::move(results[i].session));
       }
     }
   }
@@ -429,6 +533,10 @@ journal_actor::behavior_type journal_behavior(journal_pointer self,
     for (std::uint16_t p = 0; p < opts.partitions; ++p)
       st.next_seq[p] = std::max(t.max_pending_seq(p), t.seq_mark(p));
     st.durable_seq = st.next_seq;
+    auto last = t.last_event();
+    st.next_position = std::max<std::uint64_t>({1, t.feed_mark(), last ? *last + 1 : 0});
+    st.durable_position = st.next_position;
+    st.log_first = t.first_event().value_or(0);
   }
   return {
     [=](append_jobs& cmd) -> caf::result<append_receipt> {
@@ -450,9 +558,9 @@ journal_actor::behavior_type journal_behavior(journal_pointer self,
       schedule_flush(self);
       return rp;
     },
-    [=](put_session& cmd) -> caf::result<std::uint64_t> {
-      auto rp = self->make_response_promise<std::uint64_t>();
-      self->state.queue.push_back({std::move(cmd), {}, rp});
+    [=](put_session& cmd) -> caf::result<session_record> {
+      auto rp = self->make_response_promise<session_record>();
+      self->state.queue.push_back({std::move(cmd), {}, {}, rp});
       schedule_flush(self);
       return rp;
     },

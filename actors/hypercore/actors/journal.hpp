@@ -5,9 +5,12 @@
 // Owns: the write side of the store and each partition's submit sequence.
 // Receives: appends from the engine, starts and outcomes from partitions,
 //   replays from the engine, purges from the janitor.
-// Persists: every job transition, in group-committed write transactions;
-//   a sender is answered only after the transaction holding its command
-//   committed (and was fsync'd unless sync is off).
+// Persists: every job transition, in group-committed write transactions,
+//   each with its entry in the event log; a sender is answered only after
+//   the transaction holding its command committed (and was fsync'd unless
+//   sync is off).
+// Publishes: after each commit, and only then, one `committed` message with
+//   every transition of the transaction, to the feed.
 // Fails: MDB_MAP_FULL grows the map and replays the batch; a full disk fails
 //   the batch with storage_full, any other LMDB error or exception with
 //   storage_unavailable, and the journal stays up: it marks the store
@@ -27,6 +30,7 @@
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
 
+#include "hypercore/core/feed_messages.hpp"
 #include "hypercore/core/messages.hpp"
 #include "hypercore/persistence/lmdb_env.hpp"
 
@@ -38,7 +42,7 @@ using journal_actor = caf::typed_actor<
   caf::replies_to<record_outcome>::with<append_receipt>,
   caf::replies_to<replay_dead>::with<append_receipt>,
   caf::replies_to<purge_jobs>::with<std::uint64_t>,
-  caf::replies_to<put_session>::with<std::uint64_t>,
+  caf::replies_to<put_session>::with<session_record>,
   caf::replies_to<delete_sessions>::with<std::uint64_t>,
   /// (commits, records) so far; answered after committing what is queued,
   /// so its reply is also a barrier: everything sent before is durable.
@@ -86,6 +90,12 @@ struct journal_options {
   /// First and longest pause between probes of a failing store.
   std::chrono::milliseconds probe_initial{100};
   std::chrono::milliseconds probe_max{std::chrono::seconds(5)};
+  /// Where every committed transaction's transitions are published (the
+  /// feed actor); may be null (then nothing is published).
+  caf::actor feed;
+  /// Transitions kept in the event log for subscribers that fell behind and
+  /// for resuming streams; 0 keeps none (positions still advance).
+  std::size_t event_log_capacity = 1'000'000;
   /// Test seam: when set, called inside every write transaction before it
   /// commits; a non-zero return is treated as that LMDB/errno code.
   std::function<int()> inject_write_error;

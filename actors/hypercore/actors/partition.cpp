@@ -46,22 +46,12 @@ struct partition_state {
   std::unordered_map<std::string, std::uint32_t> in_flight;
   std::unordered_set<job_id, job_id_hash> cancel_requested;
   std::unordered_set<job_id, job_id_hash> cancelling;
-  std::unordered_map<job_id, std::vector<caf::typed_response_promise<job>>, job_id_hash> waiters;
   std::optional<std::int64_t> timer_at;
   std::mt19937_64 rng{std::random_device{}()};
   /// Outcomes whose write failed and is being retried: tries so far.
   std::unordered_map<job_id, std::uint32_t, job_id_hash> rewrite_tries;
   /// Job records the pager decoded since start (what recovery costs).
   std::uint64_t records_paged = 0;
-
-  // CAF 0.17 drops an undelivered promise silently, so a waiter of a
-  // partition that dies would wait out its whole timeout: answer it now
-  // (the state is destroyed when the actor terminates, however it does).
-  ~partition_state() {
-    for (auto& [id, promises] : waiters)
-      for (auto& rp : promises)
-        rp.deliver(make_error(errc::unavailable, "the partition stopped; ask again"));
-  }
 };
 
 using partition_actor = caf::stateful_actor<partition_state>;
@@ -179,45 +169,15 @@ void arm_timer(partition_actor* self, std::int64_t run_at) {
   self->delayed_send(self, std::chrono::milliseconds(delay), tick_atom::value);
 }
 
-void deliver_waiters(partition_actor* self, const job_id& id) {
-  auto& st = self->state;
-  auto it = st.waiters.find(id);
-  if (it == st.waiters.end()) return;
-  auto promises = std::move(it->second);
-  st.waiters.erase(it);
-  try {
-    read_txn txn{*st.links.env};
-    job_tables t{*st.links.env, txn.get()};
-    auto j = t.get_job(id);
-    for (auto& rp : promises) {
-      if (j) rp.deliver(*j);
-      else rp.deliver(make_error(errc::not_found, "job " + id.to_string() + " is gone"));
-    }
-  } catch (const std::exception& e) {
-    for (auto& rp : promises) rp.deliver(make_error(errc::storage_failure, e.what()));
-  }
-}
-
 // The journal confirmed a terminal write: release the job and its key.
 void on_terminal(partition_actor* self, const job_id& id) {
   auto& st = self->state;
   st.cancel_requested.erase(id);
   auto left = st.queue.remove(id);
   if (left) load_next_of_key(self, *left);
-  deliver_waiters(self, id);
   // Page in once a quarter of the window is free, not per finished job:
   // one read transaction then serves many jobs.
   if (st.backlog && st.queue.size() + st.opts.window / 4 <= st.opts.window) page_in(self);
-}
-
-void notify_followups(partition_actor* self, const append_receipt& receipt) {
-  auto& st = self->state;
-  // refs[0] is the completed job itself.
-  for (std::size_t i = 1; i < receipt.refs.size(); ++i) {
-    const auto& ref = receipt.refs[i];
-    if (ref.partition < st.peers.size())
-      self->send(st.peers[ref.partition], work_atom::value, ref.seq, ref.run_at_ms);
-  }
 }
 
 // Pause before writing a kept outcome again: 50 ms doubling to 5 s, with
@@ -237,9 +197,8 @@ void write_outcome(partition_actor* self, record_outcome cmd) {
   auto resend = cmd;
   self->request(st.links.journal, caf::infinite, std::move(cmd))
     .then(
-      [=](append_receipt& receipt) {
+      [=](append_receipt&) {
         self->state.rewrite_tries.erase(id);
-        if (self->state.links.listener) self->state.links.listener(id, next);
         auto* j = self->state.queue.find(id);
         if (next == job_status::retrying && self->state.cancel_requested.erase(id) != 0) {
           // Cancelled while this retry was being written: cancel wins.
@@ -260,7 +219,7 @@ void write_outcome(partition_actor* self, record_outcome cmd) {
           note_scheduled(self, run_at);
           page_in(self);
         } else {
-          notify_followups(self, receipt);
+          // Follow-ups reach their partitions through the feed.
           on_terminal(self, id);
         }
         dispatch(self);
@@ -429,7 +388,6 @@ caf::result<job_status> cancel(partition_actor* self, const job_id& id) {
   self->request(st.links.journal, caf::infinite, std::move(cmd))
     .then(
       [=](append_receipt&) mutable {
-        if (self->state.links.listener) self->state.links.listener(id, job_status::cancelled);
         self->state.cancelling.erase(id);
         on_terminal(self, id);
         rp.deliver(job_status::cancelled);
@@ -442,20 +400,14 @@ caf::result<job_status> cancel(partition_actor* self, const job_id& id) {
   return rp;
 }
 
-caf::result<job> wait_for(partition_actor* self, const job_id& id) {
-  auto& st = self->state;
-  try {
-    read_txn txn{*st.links.env};
-    job_tables t{*st.links.env, txn.get()};
-    auto j = t.get_job(id);
-    if (!j) return make_error(errc::not_found, "no job " + id.to_string());
-    if (is_terminal(j->status)) return std::move(*j);
-  } catch (const std::exception& e) {
-    return make_error(errc::storage_failure, e.what());
-  }
-  auto rp = self->make_response_promise<job>();
-  st.waiters[id].push_back(rp);
-  return rp;
+// Jobs up to `seq` were journaled here (scheduled_at > 0: one waits in the
+// scheduled index until then): page them in if there is room.
+void on_new_work(partition_actor* self, std::uint64_t seq, std::int64_t scheduled_at) {
+  auto& s = self->state;
+  if (scheduled_at > 0) note_scheduled(self, scheduled_at);
+  if (s.queue.has_room()) page_in(self);
+  else if (seq > s.cursor) s.backlog = true;
+  dispatch(self);
 }
 
 caf::behavior partition_behavior(partition_actor* self, partition_links links,
@@ -464,15 +416,46 @@ caf::behavior partition_behavior(partition_actor* self, partition_links links,
   st.links = std::move(links);
   st.opts = opts;
   st.queue = partition_queue{opts.window};
-  // Recovery is the ordinary pager starting at seq 0: no full load.
-  self->send(self, work_atom::value, std::uint64_t{1}, std::int64_t{0});
+  // New work is announced by the feed; subscribe before the first page-in,
+  // so nothing committed in between is missed. Recovery is the ordinary
+  // pager starting at seq 0: no full load.
+  subscribe_feed sub;
+  sub.filter.partition = opts.index;
+  sub.filter.causes = feed_filter::bit(transition_cause::submitted)
+                      | feed_filter::bit(transition_cause::followup)
+                      | feed_filter::bit(transition_cause::replayed);
+  sub.target = caf::actor_cast<caf::actor>(self);
+  sub.capacity = 16384;
+  sub.name = "partition-" + std::to_string(opts.index);
+  self->request(st.links.feed, caf::infinite, std::move(sub))
+    .await([=](std::uint64_t) { on_new_work(self, 1, 0); },
+           [=](caf::error& err) {
+             spdlog::error("partition {}: cannot subscribe to the feed: {}", opts.index,
+                           message_of(err));
+             self->quit(err);
+           });
   return {
-    [=](work_atom, std::uint64_t seq, std::int64_t scheduled_at) {
+    [=](feed_batch& batch) {
       auto& s = self->state;
-      if (scheduled_at > 0) note_scheduled(self, scheduled_at);
-      if (s.queue.has_room()) page_in(self);
-      else if (seq > s.cursor) s.backlog = true;
-      dispatch(self);
+      std::uint64_t top = 0;
+      for (const auto& t : batch.transitions) {
+        // Where the journal indexed it: the scheduled index for an unkeyed
+        // job whose run_at is still ahead, the pending index otherwise.
+        if (t.partition_key.empty() && t.run_at_ms > t.at_ms) note_scheduled(self, t.run_at_ms);
+        else top = std::max(top, t.seq);
+      }
+      self->send(s.links.feed, ack_atom::value, static_cast<std::uint64_t>(batch.transitions.size()));
+      on_new_work(self, top, 0);
+    },
+    [=](feed_gap&) {
+      // Whatever was missed is in the store: look at both indexes again.
+      auto& s = self->state;
+      s.scheduled_due_at = 0;
+      s.backlog = true;
+      on_new_work(self, std::numeric_limits<std::uint64_t>::max(), 0);
+    },
+    [=](work_atom, std::uint64_t seq, std::int64_t scheduled_at) {
+      on_new_work(self, seq, scheduled_at);
     },
     [=](tick_atom) {
       auto& s = self->state;
@@ -488,7 +471,6 @@ caf::behavior partition_behavior(partition_actor* self, partition_links links,
       dispatch(self);
     },
     [=](cancel_atom, const job_id& id) { return cancel(self, id); },
-    [=](wait_atom, const job_id& id) { return wait_for(self, id); },
     [=](drain_atom) {
       self->state.draining = true;
       return static_cast<std::uint64_t>(self->state.queue.running_count());

@@ -2,8 +2,9 @@
 #pragma once
 
 // partition: owns the jobs whose partition index it is, and their order.
-// Receives: work_atom (new jobs were journaled here), job outcomes from the
-//   agent pools, cancel_atom, wait_atom, drain_atom and stats_atom.
+// Receives: the feed's batches of its partition's new work (submits,
+//   follow-ups, replays) and gaps, job outcomes from the agent pools,
+//   cancel_atom, drain_atom and stats_atom.
 // Persists: nothing itself; every transition goes to the journal, and a job
 //   leaves memory only after the journal confirmed its terminal write.
 // Fails: it holds no state the store lacks. After a crash, a new partition
@@ -22,6 +23,7 @@
 #include <caf/fwd.hpp>
 
 #include "hypercore/actors/admission.hpp"
+#include "hypercore/actors/feed.hpp"
 #include "hypercore/actors/journal.hpp"
 #include "hypercore/actors/kind_catalog.hpp"
 #include "hypercore/persistence/lmdb_env.hpp"
@@ -35,26 +37,22 @@ struct partition_options {
   admission_limits limits;
 };
 
-/// Called after the journal confirmed a job's transition to retrying or to a
-/// terminal status, on the partition's thread: keep it quick and thread-safe.
-/// The seam for metrics, live job streams and benchmarks.
-using transition_listener = std::function<void(const job_id&, job_status)>;
-
 /// Wiring a partition needs; peers arrive after spawn with peers_atom
 /// (a std::vector<caf::actor> of every partition, this one included).
 struct partition_links {
   journal_actor journal;
+  /// The partition learns of new work here (it subscribes at start).
+  feed_actor feed;
   std::map<std::string, caf::actor> pools;
   std::shared_ptr<persistence::lmdb_env> env;
   catalog_ptr catalog;
-  transition_listener listener;
 };
 
 /// Handlers:
+///  (feed_batch), (feed_gap)           -> page in the new work (a gap: look again from the cursor)
 ///  (work_atom, uint64 seq, int64 at)  -> page in jobs up to at least seq; at > 0 is
 ///                                        the run_at of a job put in the scheduled index
 ///  (cancel_atom, job_id)              -> job_status (running: cancelled when the agent returns)
-///  (wait_atom, job_id)                -> job, once it is terminal
 ///  (drain_atom)                       -> uint64 running attempts; no new attempts start
 ///  (stats_atom)                       -> partition_stats
 ///  (peers_atom, std::vector<actor>)   -> ()

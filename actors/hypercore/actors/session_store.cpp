@@ -57,16 +57,8 @@ caf::actor spawn_session_store(caf::actor_system& sys, journal_actor journal,
           if (auto err = check_ttl(ttl_ms, opts)) return err;
         if (!cmd.update) cmd.id = job_id::generate().to_string();
         if (ttl_ms != 0) cmd.expires_at_ms = now_ms() + ttl_ms;
-        auto rp = self->make_response_promise<session_record>();
-        auto id = cmd.id;
-        self->request(journal, caf::infinite, std::move(cmd))
-          .then([=](std::uint64_t) mutable {
-                  auto written = read_live(*env, id);
-                  if (written) rp.deliver(std::move(*written));
-                  else rp.deliver(written.error());
-                },
-                [=](caf::error& err) mutable { rp.deliver(err); });
-        return rp;
+        // The journal answers with the session as written.
+        return self->delegate(journal, std::move(cmd));
       },
       [=](get_atom, const std::string& id) -> caf::result<session_record> {
         auto found = read_live(*env, id);

@@ -1,57 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "hypercore/persistence/codec.hpp"
 
-#include <bit>
-#include <cstring>
+#include "hypercore/persistence/record_io.hpp"
 
 namespace hypercore::persistence {
-
-namespace {
-
-// Values inside a record are fixed width in host order, which we require to
-// be little-endian: records are read and written whole, never compared
-// byte-wise, so only keys need big-endian.
-static_assert(std::endian::native == std::endian::little,
-              "the record format assumes a little-endian host");
-template <class T>
-void put_le(std::string& out, T v) {
-  char buf[sizeof(T)];
-  std::memcpy(buf, &v, sizeof(T));
-  out.append(buf, sizeof(T));
-}
-
-void put_str(std::string& out, std::string_view s) {
-  put_le<std::uint32_t>(out, static_cast<std::uint32_t>(s.size()));
-  out.append(s.data(), s.size());
-}
-
-class record_reader {
-public:
-  explicit record_reader(std::string_view bytes) : rest_(bytes) {}
-
-  template <class T>
-  bool read(T& v) {
-    if (rest_.size() < sizeof(T)) return false;
-    std::memcpy(&v, rest_.data(), sizeof(T));
-    rest_.remove_prefix(sizeof(T));
-    return true;
-  }
-
-  bool read(std::string& s) {
-    std::uint32_t n = 0;
-    if (!read(n) || rest_.size() < n) return false;
-    s.assign(rest_.data(), n);
-    rest_.remove_prefix(n);
-    return true;
-  }
-
-  bool read(job_id& id) { return read(id.hi) && read(id.lo); }
-
-private:
-  std::string_view rest_;
-};
-
-} // namespace
 
 void put_be16(std::string& out, std::uint16_t v) {
   out.push_back(static_cast<char>(v >> 8));
@@ -186,8 +138,9 @@ std::optional<job> decode_job(std::string_view bytes) {
   if (!ok || status > static_cast<std::uint8_t>(job_status::cancelled))
     return std::nullopt;
   j.status = static_cast<job_status>(status);
-  // Bound the reservation by what the record could hold.
-  if (n_errors > bytes.size()) return std::nullopt;
+  // Bound the allocation by what the rest of the record could hold: an
+  // error entry takes at least 17 bytes, a follow-up id 16.
+  if (n_errors > in.remaining() / 17) return std::nullopt;
   j.errors.resize(n_errors);
   for (auto& e : j.errors) {
     std::uint8_t retryable = 0;
@@ -196,7 +149,7 @@ std::optional<job> decode_job(std::string_view bytes) {
       return std::nullopt;
     e.retryable = retryable != 0;
   }
-  if (!in.read(n_followups) || n_followups > bytes.size()) return std::nullopt;
+  if (!in.read(n_followups) || n_followups > in.remaining() / 16) return std::nullopt;
   j.followups.resize(n_followups);
   for (auto& f : j.followups)
     if (!in.read(f)) return std::nullopt;

@@ -38,6 +38,8 @@ public:
     return true;
   }
 
+  MDB_cursor* raw() { return cur_; }
+
 private:
   MDB_cursor* cur_ = nullptr;
 };
@@ -269,6 +271,73 @@ void job_tables::put_seq_mark(std::uint16_t partition, std::uint64_t seq) {
   std::string value;
   put_be64(value, seq);
   put(dbs_.meta, "seq/" + std::to_string(partition), value);
+}
+
+namespace {
+
+std::string position_key(std::uint64_t position) {
+  std::string key;
+  key.reserve(8);
+  put_be64(key, position);
+  return key;
+}
+
+} // namespace
+
+void job_tables::put_event(std::uint64_t position, std::string_view record) {
+  put(dbs_.events, position_key(position), record, MDB_APPEND);
+}
+
+void job_tables::scan_events(
+  std::uint64_t from, std::uint64_t to,
+  const std::function<bool(std::uint64_t, std::string_view)>& visit) const {
+  if (from >= to) return;
+  cursor cur{txn_, dbs_.events};
+  auto start = position_key(from);
+  MDB_val k = as_val(start), v;
+  for (bool more = cur.get(k, v, MDB_SET_RANGE); more; more = cur.get(k, v, MDB_NEXT)) {
+    if (k.mv_size != 8) continue;
+    auto position = get_be64(static_cast<const char*>(k.mv_data));
+    if (position >= to || !visit(position, as_view(v))) return;
+  }
+}
+
+std::optional<std::uint64_t> job_tables::first_event() const {
+  cursor cur{txn_, dbs_.events};
+  MDB_val k, v;
+  if (!cur.get(k, v, MDB_FIRST) || k.mv_size != 8) return std::nullopt;
+  return get_be64(static_cast<const char*>(k.mv_data));
+}
+
+std::optional<std::uint64_t> job_tables::last_event() const {
+  cursor cur{txn_, dbs_.events};
+  MDB_val k, v;
+  if (!cur.get(k, v, MDB_LAST) || k.mv_size != 8) return std::nullopt;
+  return get_be64(static_cast<const char*>(k.mv_data));
+}
+
+std::size_t job_tables::trim_events(std::uint64_t before, std::size_t limit) {
+  std::size_t removed = 0;
+  cursor cur{txn_, dbs_.events};
+  MDB_val k, v;
+  while (removed < limit && cur.get(k, v, MDB_FIRST)) {
+    if (k.mv_size != 8 || get_be64(static_cast<const char*>(k.mv_data)) >= before) break;
+    if (int rc = mdb_cursor_del(cur.raw(), 0); rc != 0) throw lmdb_failure(rc, "mdb_cursor_del");
+    ++removed;
+  }
+  return removed;
+}
+
+std::uint64_t job_tables::feed_mark() const {
+  auto bytes = get(dbs_.meta, "feed/next");
+  if (!bytes || bytes->size() != 8) return 0;
+  return get_be64(bytes->data());
+}
+
+void job_tables::put_feed_mark(std::uint64_t next_position) {
+  std::string value;
+  put_be64(value, next_position);
+  put(dbs_.meta, "feed/next", value);
 }
 
 std::uint64_t job_tables::count(MDB_dbi dbi) const {

@@ -99,6 +99,23 @@ public:
   std::uint64_t seq_mark(std::uint16_t partition) const;
   void put_seq_mark(std::uint16_t partition, std::uint64_t seq);
 
+  /// Appends one event log record at `position` (greater than any before).
+  void put_event(std::uint64_t position, std::string_view record);
+  /// Visits event records with from <= position < to, in position order,
+  /// until visit returns false.
+  void scan_events(std::uint64_t from, std::uint64_t to,
+                   const std::function<bool(std::uint64_t position, std::string_view record)>& visit) const;
+  /// The lowest and highest position in the event log.
+  std::optional<std::uint64_t> first_event() const;
+  std::optional<std::uint64_t> last_event() const;
+  /// Removes at most `limit` events with position < before, oldest first;
+  /// returns how many.
+  std::size_t trim_events(std::uint64_t before, std::size_t limit);
+  /// The next feed position as last committed (meta "feed/next"): positions
+  /// stay increasing across restarts even with the event log off.
+  std::uint64_t feed_mark() const;
+  void put_feed_mark(std::uint64_t next_position);
+
   std::uint64_t count(MDB_dbi dbi) const;
   const tables& dbs() const { return dbs_; }
 

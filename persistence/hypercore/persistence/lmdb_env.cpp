@@ -137,7 +137,8 @@ caf::expected<std::shared_ptr<lmdb_env>> lmdb_env::open(const env_options& opts)
                            named{"keys", &d.keys}, named{"results", &d.results},
                            named{"dead", &d.dead}, named{"expiry", &d.expiry},
                            named{"idempotency", &d.idempotency},
-                           named{"sessions", &d.sessions}, named{"meta", &d.meta}}) {
+                           named{"sessions", &d.sessions}, named{"meta", &d.meta},
+                           named{"events", &d.events}}) {
     if (int rc = mdb_dbi_open(txn, name, MDB_CREATE, dbi); rc != 0) {
       mdb_txn_abort(txn);
       return fail(rc, "mdb_dbi_open");

@@ -54,6 +54,8 @@ struct tables {
   MDB_dbi idempotency = 0;
   MDB_dbi sessions = 0;
   MDB_dbi meta = 0;
+  /// The event log: feed position -> transition (docs/STORAGE.md).
+  MDB_dbi events = 0;
 };
 
 class lmdb_env {

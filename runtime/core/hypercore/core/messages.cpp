@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "hypercore/core/messages.hpp"
 
+#include "hypercore/core/feed_messages.hpp"
+
 #include <caf/actor_system_config.hpp>
 
 namespace hypercore {
@@ -28,6 +30,15 @@ void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<run_job>("hypercore::run_job");
   cfg.add_message_type<job_finished>("hypercore::job_finished");
   cfg.add_message_type<partition_stats>("hypercore::partition_stats");
+  cfg.add_message_type<transition_cause>("hypercore::transition_cause");
+  cfg.add_message_type<transition>("hypercore::transition");
+  cfg.add_message_type<std::vector<transition>>("std::vector<hypercore::transition>");
+  cfg.add_message_type<committed>("hypercore::committed");
+  cfg.add_message_type<feed_filter>("hypercore::feed_filter");
+  cfg.add_message_type<subscribe_feed>("hypercore::subscribe_feed");
+  cfg.add_message_type<feed_batch>("hypercore::feed_batch");
+  cfg.add_message_type<feed_gap>("hypercore::feed_gap");
+  cfg.add_message_type<feed_stats>("hypercore::feed_stats");
 }
 
 } // namespace hypercore
