@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // The HTTP API over a real server on an ephemeral 127.0.0.1 port.
+#include <functional>
 #include <thread>
 
 #include "hypercore/http/gateway.hpp"
@@ -220,9 +221,30 @@ std::vector<sse_event> parse_events(const std::string& text) {
 
 } // namespace
 
-TEST_CASE_METHOD(server_fixture, "a job's event stream ends with its terminal state and resumes by Last-Event-ID",
+// The statuses a flaky job that fails twice goes through, by revision.
+const std::vector<std::string> twice_flaky = {"pending", "running",  "retrying", "running",
+                                              "retrying", "running", "succeeded"};
+
+std::size_t count_events(const std::string& body, const std::string& type) {
+  std::size_t n = 0;
+  auto needle = "event: " + type + "\n";
+  for (auto at = body.find(needle); at != std::string::npos; at = body.find(needle, at + 1)) ++n;
+  return n;
+}
+
+// Reads a stream until `n` events of `type` arrived whole.
+std::function<bool(const std::string&)> until_events(std::string type, std::size_t n) {
+  return [type = std::move(type), n](const std::string& body) {
+    return count_events(body, type) >= n && body.size() >= 2
+           && body.compare(body.size() - 2, 2, "\n\n") == 0;
+  };
+}
+
+TEST_CASE_METHOD(server_fixture, "a job's event stream pushes every transition, never merged, "
+                                 "and resumes by Last-Event-ID",
                  "[integration][http][sse]") {
-  auto id = post("/v1/jobs", {{"kind", "flaky"}, {"params", {{"fail_times", 1}}}})
+  // Delayed, so the stream is open before the first attempt starts.
+  auto id = post("/v1/jobs", {{"kind", "flaky"}, {"params", {{"fail_times", 2}}}, {"delay_ms", 1000}})
               .json()["job_id"].get<std::string>();
 
   auto stream = http_stream(port, "/v1/jobs/" + id + "/events");
@@ -230,22 +252,122 @@ TEST_CASE_METHOD(server_fixture, "a job's event stream ends with its terminal st
 
   REQUIRE(stream.status == 200);
   REQUIRE_FALSE(events.empty());
-  CHECK(events.back().type == "succeeded");
-  CHECK(events.back().data["errors"].size() == 1);
-  for (std::size_t i = 1; i < events.size(); ++i) CHECK(events[i].id > events[i - 1].id);
+  // The first event is the stored job (a snapshot); then one per transition,
+  // each revision exactly once, in order.
+  CHECK(events.front().data["id"] == id);
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    if (i > 0) CHECK(events[i].id == events[i - 1].id + 1);
+    REQUIRE(events[i].id >= 1);
+    REQUIRE(events[i].id <= twice_flaky.size());
+    CHECK(events[i].type == twice_flaky[events[i].id - 1]);
+  }
+  CHECK(events.front().id == 1); // opened while pending: nothing merged away
+  CHECK(events.back().id == twice_flaky.size());
+  for (std::size_t i = 1; i < events.size(); ++i) {
+    CHECK(events[i].data["job_id"] == id);
+    CHECK(events[i].data["revision"] == events[i].id);
+    if (events[i].type == "retrying") CHECK(events[i].data["error"].get<std::string>().find("flaky") == 0);
+  }
+  // The terminal event carries the whole job.
+  CHECK(events.back().data["job"]["errors"].size() == 2);
+  CHECK(events.back().data["job"]["output"].is_object());
 
   SECTION("resuming after the last event sends nothing more") {
     auto again = http_stream(port, "/v1/jobs/" + id + "/events",
                              {{"Last-Event-ID", std::to_string(events.back().id)}});
+    CHECK(again.status == 200);
     CHECK(parse_events(again.body).empty());
   }
-  SECTION("resuming from an earlier event sends the current state") {
-    auto again = http_stream(port, "/v1/jobs/" + id + "/events", {{"Last-Event-ID", "1"}});
+  SECTION("resuming from an earlier event sends the stored job as one snapshot") {
+    auto again = http_stream(port, "/v1/jobs/" + id + "/events", {{"Last-Event-ID", "2"}});
     auto resumed = parse_events(again.body);
     REQUIRE(resumed.size() == 1);
     CHECK(resumed.front().type == "succeeded");
     CHECK(resumed.front().id == events.back().id);
+    CHECK(resumed.front().data["errors"].size() == 2);
   }
+}
+
+TEST_CASE_METHOD(server_fixture, "the firehose streams every transition with filters and resumes "
+                                 "from a position",
+                 "[integration][http][sse][firehose]") {
+  auto from = eng->feed_position();
+  auto echo = post("/v1/jobs", {{"kind", "echo"}}).json()["job_id"].get<std::string>();
+  auto flaky = post("/v1/jobs", {{"kind", "flaky"}, {"params", {{"fail_times", 1}}}})
+                 .json()["job_id"].get<std::string>();
+  REQUIRE(get("/v1/jobs/" + echo + "/wait?timeout_ms=10000").status == 200);
+  REQUIRE(get("/v1/jobs/" + flaky + "/wait?timeout_ms=10000").status == 200);
+  auto resume = std::map<std::string, std::string>{{"Last-Event-ID", std::to_string(from - 1)}};
+
+  auto all = parse_events(http_stream_until(port, "/v1/events", until_events("succeeded", 2), resume).body);
+  std::vector<std::string> flaky_types;
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    if (i > 0) CHECK(all[i].id > all[i - 1].id);
+    CHECK(all[i].data["position"] == all[i].id);
+    if (all[i].data["job_id"] == flaky) flaky_types.push_back(all[i].type);
+  }
+  REQUIRE_FALSE(all.empty());
+  CHECK(all.front().id == from);
+  CHECK(flaky_types == std::vector<std::string>{"created", "started", "retrying", "started", "succeeded"});
+
+  SECTION("by kind") {
+    auto only = parse_events(
+      http_stream_until(port, "/v1/events?kind=flaky", until_events("succeeded", 1), resume).body);
+    REQUIRE(only.size() == 5);
+    for (const auto& e : only) CHECK(e.data["kind"] == "flaky");
+  }
+  SECTION("by status") {
+    auto done = parse_events(
+      http_stream_until(port, "/v1/events?status=succeeded,dead", until_events("succeeded", 2), resume).body);
+    REQUIRE(done.size() == 2);
+    for (const auto& e : done) CHECK(e.type == "succeeded");
+  }
+  SECTION("a bad filter is refused") {
+    CHECK(get("/v1/events?status=bogus").error_code() == "invalid_request");
+    CHECK(http_call(port, "GET", "/v1/events", {}, {{"Last-Event-ID", "x"}}).error_code() == "invalid_request");
+  }
+}
+
+TEST_CASE("event streams resume with Last-Event-ID across a server restart",
+          "[integration][http][sse][restart]") {
+  engine_fixture f;
+  auto serve = [&] {
+    http::gateway_options opts;
+    opts.port = 0;
+    auto api = std::make_unique<http::gateway>(*f.eng, opts);
+    REQUIRE_FALSE(api->start());
+    return api;
+  };
+  auto api = serve();
+  auto from = f.eng->feed_position();
+  auto id = http_call(api->port(), "POST", "/v1/jobs",
+                      json{{"kind", "flaky"}, {"params", {{"fail_times", 2}}}}.dump())
+              .json()["job_id"].get<std::string>();
+  REQUIRE(http_call(api->port(), "GET", "/v1/jobs/" + id + "/wait?timeout_ms=10000").status == 200);
+  auto until_done = until_events("succeeded", 1);
+  auto before = parse_events(http_stream_until(api->port(), "/v1/events", until_done,
+                                               {{"Last-Event-ID", std::to_string(from - 1)}}).body);
+  REQUIRE(before.size() == 7);
+
+  api->stop();
+  f.eng->shutdown();
+  f.start();
+  api = serve();
+
+  // The firehose from the third event on, out of the event log.
+  auto after = parse_events(http_stream_until(api->port(), "/v1/events", until_done,
+                                              {{"Last-Event-ID", std::to_string(before[2].id)}}).body);
+  REQUIRE(after.size() == 4);
+  for (std::size_t i = 0; i < after.size(); ++i) {
+    CHECK(after[i].id == before[i + 3].id);
+    CHECK(after[i].type == before[i + 3].type);
+  }
+  // The job's own stream: one snapshot of what was missed.
+  auto job = parse_events(http_stream(api->port(), "/v1/jobs/" + id + "/events",
+                                      {{"Last-Event-ID", "3"}}).body);
+  REQUIRE(job.size() == 1);
+  CHECK(job.front().type == "succeeded");
+  CHECK(job.front().id == 7);
 }
 
 TEST_CASE("past the pending high-water mark submits get 503 overloaded with Retry-After",

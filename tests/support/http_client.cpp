@@ -49,6 +49,24 @@ http_reply http_stream(int port, const std::string& path,
   return out;
 }
 
+http_reply http_stream_until(int port, const std::string& path,
+                             const std::function<bool(const std::string&)>& enough,
+                             const std::map<std::string, std::string>& headers, int timeout_s) {
+  httplib::Client client{"127.0.0.1", port};
+  client.set_read_timeout(timeout_s, 0);
+  httplib::Headers h;
+  for (const auto& [k, v] : headers) h.emplace(k, v);
+  http_reply out;
+  auto res = client.Get(path, h, [&](const char* data, std::size_t len) {
+    out.body.append(data, len);
+    return !enough(out.body);
+  });
+  // Stopping the read on purpose reports a canceled request: what was read counts.
+  out.status = res ? res->status : (out.body.empty() ? 0 : 200);
+  if (res && out.body.empty()) out.body = res->body;
+  return out;
+}
+
 http_reply http_raw(int port, const std::string& request, std::size_t tail_bytes,
                     int timeout_ms) {
   http_reply out;

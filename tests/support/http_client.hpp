@@ -4,6 +4,7 @@
 // A minimal HTTP client for the tests, so only one test file includes
 // httplib.h.
 
+#include <functional>
 #include <map>
 #include <string>
 
@@ -27,6 +28,13 @@ struct http_reply {
 /// ends it; status 0 when it could not connect.
 http_reply http_stream(int port, const std::string& path,
                        const std::map<std::string, std::string>& headers = {});
+
+/// GETs a stream and reads it until `enough` says so for the body read so
+/// far (or the server ends it, or timeout_s passes).
+http_reply http_stream_until(int port, const std::string& path,
+                             const std::function<bool(const std::string& body)>& enough,
+                             const std::map<std::string, std::string>& headers = {},
+                             int timeout_s = 30);
 
 /// Sends one request to 127.0.0.1:port; status 0 when it could not connect.
 http_reply http_call(int port, const std::string& method, const std::string& path,

@@ -6,6 +6,7 @@
 #include <charconv>
 #include <cstdio>
 #include <ctime>
+#include <limits>
 #include <mutex>
 #include <thread>
 
@@ -15,6 +16,7 @@
 #include "hypercore/core/errc.hpp"
 #include "hypercore/core/utf8.hpp"
 #include "hypercore/http/api_error.hpp"
+#include "hypercore/http/event_stream.hpp"
 #include "hypercore/http/job_request.hpp"
 #include "hypercore/http/json_body.hpp"
 #include "hypercore/http/query_params.hpp"
@@ -155,85 +157,127 @@ struct gateway::impl {
   /// Applies the rate limits to a batch of specs; false (and a 429) when refused.
   bool admit_rates(const std::vector<job_spec>& specs, httplib::Response& res);
 
-  void stream_events(const httplib::Request& req, httplib::Response& res);
+  /// Open event streams, so stop() can end them.
+  std::mutex streams_mutex;
+  std::vector<std::weak_ptr<event_stream>> streams;
+
+  bool take_stream_slot(httplib::Response& res);
+  void serve_stream(httplib::Response& res, std::shared_ptr<event_stream> stream);
+  void stream_job_events(const httplib::Request& req, httplib::Response& res);
+  void stream_firehose(const httplib::Request& req, httplib::Response& res);
 
   impl(engine& e, gateway_options o) : eng(e), opts(std::move(o)) {}
 
   void routes();
 };
 
-// Server-Sent Events for one job: an event (id = the job's revision) each
-// time a transition becomes durable, carrying the whole job, ending with the
-// terminal one. The stream polls the store every 20 ms, so transitions closer
-// together than that arrive as one event whose record shows both (attempts
-// and error history are complete in every event). Reconnecting with
-// Last-Event-ID skips what the client has seen.
-void gateway::impl::stream_events(const httplib::Request& req, httplib::Response& res) {
-  auto id = path_id(req, res);
-  if (!id) return;
-  auto first = eng.get(*id);
-  if (!first) return reply_error(res, to_api_error(first.error()));
-  std::uint64_t last_seen = 0;
-  if (req.has_header("Last-Event-ID")) {
-    auto text = req.get_header_value("Last-Event-ID");
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), last_seen);
-    if (ec != std::errc{} || end != text.data() + text.size())
-      return reply_error(res, make_api_error(400, "invalid_request", "Last-Event-ID must be an event id"));
+// Reads Last-Event-ID (or the `after` query parameter, for clients that
+// cannot set headers on their first connect) as an unsigned integer; none
+// when the client sent neither. False (and a 400) when malformed.
+bool last_event_id(const httplib::Request& req, httplib::Response& res,
+                   std::optional<std::uint64_t>& out) {
+  std::string text;
+  if (req.has_header("Last-Event-ID")) text = req.get_header_value("Last-Event-ID");
+  else if (req.has_param("after")) text = req.get_param_value("after");
+  else return true;
+  std::uint64_t value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc{} || end != text.data() + text.size()
+      || value == std::numeric_limits<std::uint64_t>::max()) {
+    reply_error(res, make_api_error(400, "invalid_request", "Last-Event-ID must be an event id"));
+    return false;
   }
-  if (open_streams.fetch_add(1) >= opts.max_streams) {
-    --open_streams;
-    res.set_header("Retry-After", "1");
-    return reply_error(res, make_api_error(503, "overloaded", "too many open event streams"));
+  out = value;
+  return true;
+}
+
+// Writes a stream's events as they come (see event_stream.hpp): the
+// connection's thread waits in next() on the stream's condition variable,
+// woken by the feed, never polling the store.
+void gateway::impl::serve_stream(httplib::Response& res, std::shared_ptr<event_stream> stream) {
+  {
+    std::lock_guard<std::mutex> guard{streams_mutex};
+    std::erase_if(streams, [](const auto& w) { return w.expired(); });
+    streams.push_back(stream);
   }
-  struct cursor {
-    std::uint64_t last_seen;
-    std::chrono::steady_clock::time_point until;
-    std::chrono::steady_clock::time_point heartbeat;
-  };
-  auto now = std::chrono::steady_clock::now();
-  auto state = std::make_shared<cursor>(cursor{last_seen, now + opts.max_wait, now});
-  auto job = *id;
+  if (stopping) stream->stop();
   res.set_header("Cache-Control", "no-cache");
   res.set_chunked_content_provider(
     "text/event-stream",
-    [this, job, state](std::size_t, httplib::DataSink& sink) {
-      while (sink.is_writable()) {
-        if (stopping) {
-          sink.done();
-          return true;
-        }
-        auto view = eng.get(job);
-        if (!view) {
-          sink.done();
-          return true;
-        }
-        const auto& r = view->record;
-        bool terminal = is_terminal(r.status);
-        if (r.revision > state->last_seen) {
-          state->last_seen = r.revision;
-          auto event = "id: " + std::to_string(r.revision) + "\nevent: "
-                       + std::string{to_string(r.status)} + "\ndata: " + safe_dump(view_json(*view))
-                       + "\n\n";
-          sink.write(event.data(), event.size());
-          if (terminal) sink.done();
-          return true;
-        }
-        auto now = std::chrono::steady_clock::now();
-        if (terminal || now >= state->until) {
-          sink.done();
-          return true;
-        }
-        if (now - state->heartbeat > std::chrono::seconds(15)) {
-          state->heartbeat = now;
-          static constexpr char ping[] = ": keep-alive\n\n";
-          sink.write(ping, sizeof ping - 1);
-          return true;
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    [stream](std::size_t, httplib::DataSink& sink) {
+      if (!sink.is_writable()) return false;
+      auto chunk = stream->next();
+      if (!chunk) {
+        sink.done();
+        return true;
       }
-      return false;
+      return sink.write(chunk->data(), chunk->size());
     },
-    [this](bool) { --open_streams; });
+    [this, stream](bool) {
+      stream->stop();
+      --open_streams;
+    });
+}
+
+bool gateway::impl::take_stream_slot(httplib::Response& res) {
+  if (open_streams.fetch_add(1) < opts.max_streams) return true;
+  --open_streams;
+  res.set_header("Retry-After", "1");
+  reply_error(res, make_api_error(503, "overloaded", "too many open event streams"));
+  return false;
+}
+
+void gateway::impl::stream_job_events(const httplib::Request& req, httplib::Response& res) {
+  auto id = path_id(req, res);
+  if (!id) return;
+  std::optional<std::uint64_t> last_seen;
+  if (!last_event_id(req, res, last_seen)) return;
+  if (!take_stream_slot(res)) return;
+  event_stream_options sopts;
+  sopts.max_duration = opts.max_wait;
+  auto stream = event_stream::open_job(eng, *id, last_seen.value_or(0), sopts);
+  if (!stream) {
+    --open_streams;
+    return reply_error(res, to_api_error(stream.error()));
+  }
+  serve_stream(res, std::move(*stream));
+}
+
+void gateway::impl::stream_firehose(const httplib::Request& req, httplib::Response& res) {
+  std::optional<std::uint64_t> after;
+  if (!last_event_id(req, res, after)) return;
+  feed_filter filter;
+  for (auto [name, field] : {std::pair{"kind", &filter.kind}, std::pair{"partition_key", &filter.partition_key},
+                             std::pair{"trace_id", &filter.trace_id}, std::pair{"session_id", &filter.session_id}}) {
+    if (!req.has_param(name)) continue;
+    *field = req.get_param_value(name);
+    if (field->empty() || field->size() > 256 || !is_valid_utf8(*field))
+      return reply_error(res, make_api_error(400, "invalid_request",
+                                             std::string{name} + " must be 1 to 256 bytes of UTF-8"));
+  }
+  if (req.has_param("status")) {
+    auto list = req.get_param_value("status");
+    std::size_t start = 0;
+    while (start <= list.size()) {
+      auto comma = list.find(',', start);
+      auto name = list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+      auto status = parse_job_status(name);
+      if (!status)
+        return reply_error(res, make_api_error(400, "invalid_request",
+                                               "unknown status '" + quote_for_message(name) + "'"));
+      filter.statuses |= feed_filter::bit(*status);
+      if (comma == std::string::npos) break;
+      start = comma + 1;
+    }
+  }
+  if (!take_stream_slot(res)) return;
+  // Resuming after position N starts at N + 1; without an id, at the next commit.
+  auto stream = event_stream::open_firehose(eng, filter, after ? *after + 1 : 0, {});
+  if (!stream) {
+    --open_streams;
+    return reply_error(res, to_api_error(stream.error()));
+  }
+  serve_stream(res, std::move(*stream));
 }
 
 bool gateway::impl::admit_rates(const std::vector<job_spec>& specs, httplib::Response& res) {
@@ -391,7 +435,10 @@ void gateway::impl::routes() {
   });
 
   server.Get(R"(/v1/jobs/([^/]+)/events)", [this](const httplib::Request& req, httplib::Response& res) {
-    stream_events(req, res);
+    stream_job_events(req, res);
+  });
+  server.Get("/v1/events", [this](const httplib::Request& req, httplib::Response& res) {
+    stream_firehose(req, res);
   });
 
   server.Post(R"(/v1/jobs/([^/]+)/cancel)", with_body(max_body, [this](const httplib::Request& req, httplib::Response& res, std::string&) {
@@ -552,6 +599,12 @@ void gateway::stop() {
   std::lock_guard<std::mutex> guard{m.stop_mutex};
   if (!m.thread.joinable()) return;
   m.stopping = true;
+  {
+    // Open streams end now instead of holding their threads through stop.
+    std::lock_guard<std::mutex> streams{m.streams_mutex};
+    for (auto& weak : m.streams)
+      if (auto stream = weak.lock()) stream->stop();
+  }
   m.server.stop();
   m.thread.join();
   m.stopped = true;
