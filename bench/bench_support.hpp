@@ -73,6 +73,8 @@ struct bench_options {
   std::chrono::seconds latency_window{5};
   std::string scratch_dir = "/tmp";
   bool smoke = false;
+  /// engine_config::event_log_capacity (0: the durable event log off).
+  std::size_t event_log_capacity = 1'000'000;
 };
 
 } // namespace hypercore::bench

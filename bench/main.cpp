@@ -123,6 +123,9 @@ int main(int argc, char** argv) {
   app.add_option("--peer", peers, "Peer results JSON files to merge (BullMQ)");
   app.add_option("--only", only, "Run only these groups: throughput latency chains recovery memory http limits");
   app.add_option("--plot-data", plot_data, "Also write the rate figures as a gnuplot table");
+  app.add_option("--event-log-capacity", opts.event_log_capacity,
+                 "Transitions kept in the event log (0: off), to measure what it costs")
+    ->capture_default_str();
   app.add_flag("--smoke", opts.smoke, "A few hundred jobs, one run: checks that the bench works");
   CLI11_PARSE(app, argc, argv);
   if (opts.smoke) {
