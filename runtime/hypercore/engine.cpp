@@ -75,8 +75,8 @@ struct engine::impl {
   /// engine_config::on_transition, fed by the feed.
   subscription on_transition_sub;
   std::vector<caf::actor> partitions;
-  caf::actor janitor;
-  caf::actor sessions;
+  janitor_actor janitor;
+  session_store_actor sessions;
 
   journal_actor journal_handle() const {
     std::lock_guard<std::mutex> guard{handles};
@@ -86,11 +86,11 @@ struct engine::impl {
     std::lock_guard<std::mutex> guard{handles};
     return partitions.at(p % partitions.size());
   }
-  caf::actor sessions_handle() const {
+  session_store_actor sessions_handle() const {
     std::lock_guard<std::mutex> guard{handles};
     return sessions;
   }
-  caf::actor janitor_handle() const {
+  janitor_actor janitor_handle() const {
     std::lock_guard<std::mutex> guard{handles};
     return janitor;
   }
@@ -199,7 +199,7 @@ struct engine::impl {
                            partition_opts(p));
   }
 
-  caf::actor make_janitor(journal_actor j) {
+  janitor_actor make_janitor(journal_actor j) {
     janitor_options jan;
     jan.retention = cfg.retention;
     jan.interval = cfg.janitor_interval;
@@ -207,7 +207,7 @@ struct engine::impl {
     return spawn_janitor(*sys, std::move(j), env, jan);
   }
 
-  caf::actor make_sessions(journal_actor j) {
+  session_store_actor make_sessions(journal_actor j) {
     session_options sess;
     sess.max_data_bytes = cfg.max_params_bytes;
     return spawn_session_store(*sys, std::move(j), env, sess);
@@ -244,7 +244,8 @@ caf::actor engine::impl::replace(const std::string& name) {
     // Everything that holds the journal's handle is told the new one.
     auto fresh = make_journal();
     std::vector<caf::actor> told;
-    caf::actor old_janitor, old_sessions;
+    janitor_actor old_janitor;
+    session_store_actor old_sessions;
     {
       std::lock_guard<std::mutex> guard{handles};
       journal = fresh;
@@ -266,26 +267,21 @@ caf::actor engine::impl::replace(const std::string& name) {
     auto fresh = make_janitor(journal_handle());
     std::lock_guard<std::mutex> guard{handles};
     janitor = fresh;
-    return fresh;
+    return caf::actor_cast<caf::actor>(fresh);
   }
   if (name == "sessions") {
     auto fresh = make_sessions(journal_handle());
     std::lock_guard<std::mutex> guard{handles};
     sessions = fresh;
-    return fresh;
+    return caf::actor_cast<caf::actor>(fresh);
   }
   if (name.rfind("partition-", 0) == 0) {
     auto p = static_cast<std::uint16_t>(std::stoul(name.substr(10)));
     // A new partition pages its jobs in again from the store; attempts the
     // old one had running are recorded as interrupted when they restart.
     auto fresh = make_partition(p, journal_handle());
-    std::vector<caf::actor> peers;
-    {
-      std::lock_guard<std::mutex> guard{handles};
-      partitions.at(p) = fresh;
-      peers = partitions;
-    }
-    for (auto& peer : peers) caf::anon_send(peer, peers_atom::value, peers);
+    std::lock_guard<std::mutex> guard{handles};
+    partitions.at(p) = fresh;
     return fresh;
   }
   return {};
@@ -305,7 +301,7 @@ engine::~engine() { shutdown(std::chrono::seconds(10)); }
 const engine_config& engine::config() const { return impl_->cfg; }
 
 caf::error engine::register_agent(agent_factory factory) {
-  if (impl_->running) return make_error(errc::not_running, "register agents before start()");
+  if (impl_->running) return make_error(errc::already_running, "register agents before start()");
   if (!factory) return make_error(errc::invalid_config, "empty agent factory");
   auto sample = factory();
   if (!sample) return make_error(errc::invalid_config, "agent factory returned nothing");
@@ -331,7 +327,7 @@ caf::error engine::start() {
   // shutdown may run on another one.
   caller_thread_guard guard;
   std::unique_lock<std::shared_mutex> life{m.lifecycle};
-  if (m.running) return make_error(errc::not_running, "engine already started");
+  if (m.running) return make_error(errc::already_running, "engine already started");
   if (m.cfg.partitions == 0 || m.cfg.partition_window == 0)
     return make_error(errc::invalid_config, "partitions and partition_window must be positive");
   persistence::env_options env_opts;
@@ -373,7 +369,6 @@ caf::error engine::start() {
       m.pools[kind] = spawn_agent_pool(*m.sys, m.catalog, kind, m.limits, m.journal);
     for (std::uint16_t p = 0; p < m.cfg.partitions; ++p)
       m.partitions.push_back(m.make_partition(p, m.journal));
-    for (auto& p : m.partitions) caf::anon_send(p, peers_atom::value, m.partitions);
     m.janitor = m.make_janitor(m.journal);
     m.sessions = m.make_sessions(m.journal);
   }
@@ -385,8 +380,8 @@ caf::error engine::start() {
   m.watch(caf::actor_cast<caf::actor>(m.journal), "journal");
   for (std::uint16_t p = 0; p < m.cfg.partitions; ++p)
     m.watch(m.partitions[p], "partition-" + std::to_string(p));
-  m.watch(m.janitor, "janitor");
-  m.watch(m.sessions, "sessions");
+  m.watch(caf::actor_cast<caf::actor>(m.janitor), "janitor");
+  m.watch(caf::actor_cast<caf::actor>(m.sessions), "sessions");
   if (m.cfg.on_transition) {
     feed_filter outcomes;
     outcomes.causes = feed_filter::bit(transition_cause::outcome);
@@ -657,8 +652,7 @@ caf::expected<std::string> engine::create_session(const nlohmann::json& data,
   auto [life, refused] = m.enter();
   if (refused) return refused;
   if (auto err = m.check_writable()) return err;
-  put_session cmd{{}, data.dump(), std::chrono::duration_cast<std::chrono::milliseconds>(ttl).count(),
-                  false, false};
+  hypercore::create_session cmd{data.dump(), std::chrono::duration_cast<std::chrono::milliseconds>(ttl).count()};
   auto created = m.ask<session_record>(m.sessions_handle(), m.request_timeout(), std::move(cmd));
   if (!created) return created.error();
   return created->id;
@@ -678,13 +672,12 @@ caf::expected<session_view> engine::update_session(const std::string& id,
   auto [life, refused] = m.enter();
   if (refused) return refused;
   if (auto err = m.check_writable()) return err;
-  put_session cmd;
+  hypercore::update_session cmd;
   cmd.id = id;
-  cmd.update = true;
-  cmd.keep_data = !data.has_value();
+  cmd.has_data = data.has_value();
   if (data) cmd.data = data->dump();
-  if (ttl) cmd.expires_at_ms = std::chrono::duration_cast<std::chrono::milliseconds>(*ttl).count();
-  if (ttl && cmd.expires_at_ms == 0)
+  if (ttl) cmd.ttl_ms = std::chrono::duration_cast<std::chrono::milliseconds>(*ttl).count();
+  if (ttl && cmd.ttl_ms == 0)
     return make_error(errc::invalid_request, "ttl must be at least 1 second");
   return to_view(m.ask<session_record>(m.sessions_handle(), m.request_timeout(), std::move(cmd)));
 }
@@ -766,8 +759,8 @@ caf::error engine::kill_core_actor(const std::string& name) {
   {
     std::lock_guard<std::mutex> guard{m.handles};
     if (name == "journal") target = caf::actor_cast<caf::actor>(m.journal);
-    else if (name == "janitor") target = m.janitor;
-    else if (name == "sessions") target = m.sessions;
+    else if (name == "janitor") target = caf::actor_cast<caf::actor>(m.janitor);
+    else if (name == "sessions") target = caf::actor_cast<caf::actor>(m.sessions);
     else if (name.rfind("partition-", 0) == 0 && name.size() > 10
              && name.find_first_not_of("0123456789", 10) == std::string::npos
              && std::stoul(name.substr(10)) < m.partitions.size())

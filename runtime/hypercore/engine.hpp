@@ -106,7 +106,8 @@ public:
 
   /// Opens the store and starts every actor. Pending work resumes at once
   /// (paged in lazily). Errors: foreign_data_dir, newer_format,
-  /// invalid_config, storage_failure, not_running (started twice).
+  /// invalid_config, storage_failure, data_dir_locked, already_running
+  /// (started twice).
   caf::error start();
 
   /// Validates, journals and acknowledges one job: returns only after the

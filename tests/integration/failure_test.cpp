@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // Retries, dead letters and replay, crashes, timeouts and shutdown.
+#include "hypercore/persistence/job_tables.hpp"
 #include "test_support.hpp"
 
 using namespace hypercore;
@@ -135,11 +136,37 @@ TEST_CASE("shutdown finishes running work and leaves the rest pending for the ne
     for (auto& f : agents::builtin_agents(2)) REQUIRE_FALSE(e.register_agent(f));
     REQUIRE_FALSE(e.start());
     for (int i = 0; i < 20; ++i) ids.push_back(*e.submit(spec("sleep", {{"ms", 50}})));
+    // Shutdown must find attempts running, or it would prove nothing.
+    for (int i = 0; i < 2000 && e.stats().executing == 0; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    REQUIRE(e.stats().executing > 0);
 
-    e.shutdown(std::chrono::milliseconds(30));
+    // A deadline far longer than the jobs: the running ones finish in it.
+    e.shutdown(std::chrono::seconds(10));
 
     auto refused = e.submit(spec("echo"));
     REQUIRE_FALSE(refused);
+  }
+  {
+    // What shutdown left: every job finished or untouched, none cut.
+    persistence::env_options opts;
+    opts.dir = dir.str();
+    opts.partitions = 4;
+    auto env = persistence::lmdb_env::open(opts);
+    REQUIRE(env);
+    persistence::read_txn txn{**env};
+    persistence::job_tables t{**env, txn.get()};
+    std::size_t succeeded = 0, untouched = 0;
+    t.scan_jobs([&](const job& j) {
+      CHECK(j.errors.empty());
+      if (j.status == job_status::succeeded) ++succeeded;
+      else if (j.status == job_status::pending && j.attempts == 0) ++untouched;
+      else FAIL("job left " << to_string(j.status) << " with " << j.attempts << " attempts");
+      return true;
+    });
+    CHECK(succeeded >= 1);
+    CHECK(succeeded + untouched == ids.size());
+    CHECK(untouched > 0); // no attempt started after shutdown began
   }
   engine e{test_config(dir.str())};
   for (auto& f : agents::builtin_agents(8)) REQUIRE_FALSE(e.register_agent(f));
@@ -149,6 +176,7 @@ TEST_CASE("shutdown finishes running work and leaves the rest pending for the ne
     auto view = e.wait(id, std::chrono::seconds(30));
     REQUIRE(view);
     CHECK(view->record.status == job_status::succeeded);
+    CHECK(view->record.attempts == 1);
   }
 }
 

@@ -2,7 +2,7 @@
 #include "hypercore/actors/janitor.hpp"
 
 #include <caf/actor_system.hpp>
-#include <caf/event_based_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
 #include <spdlog/spdlog.h>
 
 #include "hypercore/core/clock.hpp"
@@ -28,9 +28,9 @@ std::vector<job_id> expired_ids(persistence::lmdb_env& env, std::int64_t cutoff,
 
 } // namespace
 
-caf::actor spawn_janitor(caf::actor_system& sys, journal_actor journal,
-                         std::shared_ptr<persistence::lmdb_env> env, janitor_options opts) {
-  return sys.spawn([=](caf::event_based_actor* self) -> caf::behavior {
+janitor_actor spawn_janitor(caf::actor_system& sys, journal_actor journal,
+                            std::shared_ptr<persistence::lmdb_env> env, janitor_options opts) {
+  return sys.spawn([=](janitor_actor::pointer self) -> janitor_actor::behavior_type {
     self->delayed_send(self, opts.interval, tick_atom::value);
     return {
       [=](sweep_atom) -> caf::result<std::uint64_t> {
@@ -42,14 +42,10 @@ caf::actor spawn_janitor(caf::actor_system& sys, journal_actor journal,
           return make_error(errc::storage_failure, e.what());
         }
         if (ids.empty()) return std::uint64_t{0};
-        auto rp = self->make_response_promise<std::uint64_t>();
-        self->request(journal, caf::infinite, purge_jobs{std::move(ids), cutoff})
-          .then([=](std::uint64_t n) mutable { rp.deliver(n); },
-                [=](caf::error& err) mutable { rp.deliver(err); });
-        return rp;
+        return self->delegate(journal, purge_jobs{std::move(ids), cutoff});
       },
       [=](tick_atom) {
-        self->request(caf::actor_cast<caf::actor>(self), caf::infinite, sweep_atom::value)
+        self->request(caf::actor_cast<janitor_actor>(self), caf::infinite, sweep_atom::value)
           .then(
             [=](std::uint64_t n) {
               if (n > 0) spdlog::info("janitor: removed {} expired jobs", n);

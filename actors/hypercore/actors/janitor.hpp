@@ -11,8 +11,9 @@
 #include <chrono>
 #include <memory>
 
-#include <caf/actor.hpp>
 #include <caf/fwd.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
 
 #include "hypercore/actors/journal.hpp"
 #include "hypercore/persistence/lmdb_env.hpp"
@@ -25,8 +26,13 @@ struct janitor_options {
   std::size_t batch = 1000;
 };
 
-/// Handlers: (sweep_atom) -> uint64 jobs removed by this sweep.
-caf::actor spawn_janitor(caf::actor_system& sys, journal_actor journal,
+using janitor_actor = caf::typed_actor<
+  /// One sweep now: the jobs it removed.
+  caf::replies_to<sweep_atom>::with<std::uint64_t>,
+  /// Its own timer.
+  caf::reacts_to<tick_atom>>;
+
+janitor_actor spawn_janitor(caf::actor_system& sys, journal_actor journal,
                          std::shared_ptr<persistence::lmdb_env> env, janitor_options opts);
 
 } // namespace hypercore

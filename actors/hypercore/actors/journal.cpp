@@ -264,9 +264,8 @@ struct journal_state {
       if (cmd.session_changed && !j->session_id.empty()) {
         // Keep the session's expiry; a session that expired meanwhile stays gone.
         auto old = t.get_session(j->session_id);
-        if (old && old->size() >= 8
-            && static_cast<std::int64_t>(persistence::get_be64(old->data())) > cmd.at_ms)
-          t.put_session(j->session_id, old->substr(0, 8) + cmd.session_data);
+        if (old && old->live_at(cmd.at_ms))
+          t.put_session(j->session_id, old->expires_at_ms, cmd.session_data);
       }
     }
     t.put_job(*j);
@@ -324,18 +323,14 @@ struct journal_state {
     std::string data = cmd.data;
     if (cmd.update) {
       auto old = t.get_session(cmd.id);
-      if (!old || old->size() < 8
-          || static_cast<std::int64_t>(persistence::get_be64(old->data())) <= now_ms()) {
+      if (!old || !old->live_at(now_ms())) {
         out.err = make_error(errc::not_found, "no live session " + quote_for_message(cmd.id));
         return out;
       }
-      if (cmd.keep_data) data = old->substr(8);
-      if (expires == 0) expires = static_cast<std::int64_t>(persistence::get_be64(old->data()));
+      if (cmd.keep_data) data = std::move(old->data);
+      if (expires == 0) expires = old->expires_at_ms;
     }
-    std::string record;
-    persistence::put_be64(record, static_cast<std::uint64_t>(expires));
-    record += data;
-    t.put_session(cmd.id, record);
+    t.put_session(cmd.id, expires, data);
     note_session(transition_cause::session_written, cmd.id, expires, now_ms());
     out.session = session_record{cmd.id, std::move(data), expires};
     return out;
@@ -346,7 +341,7 @@ struct journal_state {
     for (const auto& id : cmd.ids) {
       auto old = t.get_session(id);
       if (!old) continue;
-      auto expires = old->size() >= 8 ? static_cast<std::int64_t>(persistence::get_be64(old->data())) : 0;
+      auto expires = old->expires_at_ms;
       if (cmd.expired_before_ms > 0 && expires >= cmd.expired_before_ms) continue;
       t.del_session(id);
       note_session(transition_cause::session_deleted, id, expires, now_ms());
@@ -358,33 +353,27 @@ struct journal_state {
   // Writes `batch` in one transaction. Throws lmdb_failure; the caller
   // decides between growing the map and failing the batch.
   std::vector<command_result> write_batch(std::vector<queued_command>& batch) {
-    MDB_txn* txn = nullptr;
-    if (int rc = mdb_txn_begin(env->raw(), nullptr, 0, &txn); rc != 0)
-      throw lmdb_failure(rc, "mdb_txn_begin");
+    persistence::write_txn txn{*env};
     std::vector<command_result> results;
     results.reserve(batch.size());
     changes.clear();
-    try {
-      job_tables t{*env, txn};
-      for (auto& q : batch) {
-        // Apply to a copy: a retried batch must start from the original commands.
-        results.push_back(std::visit([&](auto& cmd) {
-          auto copy = cmd;
-          return apply(t, copy);
-        }, q.cmd));
-      }
-      log_changes(t);
-      for (std::uint16_t p = 0; p < opts.partitions; ++p)
-        if (next_seq[p] != durable_seq[p]) t.put_seq_mark(p, next_seq[p]);
-      // A probe (empty batch) must touch a page, or it would prove nothing.
-      if (batch.empty()) t.put_seq_mark(0, next_seq[0]);
-      if (opts.inject_write_error)
-        if (int rc = opts.inject_write_error(); rc != 0) throw lmdb_failure(rc, "injected");
-    } catch (...) {
-      mdb_txn_abort(txn);
-      throw;
+    job_tables t{*env, txn.get()};
+    for (auto& q : batch) {
+      // Apply to a copy: a retried batch must start from the original commands.
+      results.push_back(std::visit([&](auto& cmd) {
+        auto copy = cmd;
+        return apply(t, copy);
+      }, q.cmd));
     }
-    if (int rc = mdb_txn_commit(txn); rc != 0) throw lmdb_failure(rc, "mdb_txn_commit");
+    log_changes(t);
+    for (std::uint16_t p = 0; p < opts.partitions; ++p)
+      if (next_seq[p] != durable_seq[p]) t.put_seq_mark(p, next_seq[p]);
+    // A probe (empty batch) must touch a page, or it would prove nothing.
+    if (batch.empty()) t.put_seq_mark(0, next_seq[0]);
+    if (opts.inject_write_error)
+      if (int rc = opts.inject_write_error(); rc != 0) throw lmdb_failure(rc, "injected");
+    // Anything thrown above aborts the transaction (write_txn's destructor).
+    txn.commit();
     durable_seq = next_seq;
     durable_position = next_position;
     return results;

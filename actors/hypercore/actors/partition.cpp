@@ -13,6 +13,7 @@
 #include <caf/stateful_actor.hpp>
 #include <spdlog/spdlog.h>
 
+#include "hypercore/actors/outcome.hpp"
 #include "hypercore/actors/partition_queue.hpp"
 #include "hypercore/core/clock.hpp"
 #include "hypercore/core/errc.hpp"
@@ -34,7 +35,6 @@ struct partition_state {
   partition_links links;
   partition_options opts;
   partition_queue queue{1024};
-  std::vector<caf::actor> peers;
   /// Highest seq of this partition that the pager has looked at.
   std::uint64_t cursor = 0;
   /// True when the last page-in stopped for lack of room.
@@ -252,43 +252,10 @@ void on_finished(partition_actor* self, job_finished& f) {
   if (j == nullptr || j->attempts != f.attempt
       || st.queue.state_of(f.id) != partition_queue::slot_state::running)
     return; // a late result of an attempt that no longer counts
-  auto now = now_ms();
-  record_outcome cmd;
-  cmd.id = f.id;
-  cmd.attempt = f.attempt;
-  cmd.at_ms = now;
-  if (st.cancel_requested.count(f.id) != 0) {
-    cmd.next = job_status::cancelled;
-  } else if (f.ok) {
-    cmd.next = job_status::succeeded;
-    cmd.output = std::move(f.output);
-    for (auto& spec : f.followups) {
-      auto admitted = admit(spec, *st.links.catalog, st.opts.limits, j, now);
-      if (!admitted) {
-        // The worker checked these already; a catalog change is the only way here.
-        cmd.next = job_status::dead;
-        cmd.output.clear();
-        cmd.followups.clear();
-        cmd.error = {f.attempt, now, message_of(admitted.error()), false};
-        break;
-      }
-      cmd.followups.push_back(std::move(*admitted));
-    }
-    cmd.session_changed = f.session_changed;
-    cmd.session_data = std::move(f.session_data);
-  } else {
-    const auto* entry = st.links.catalog->find(j->kind);
-    retry_policy policy = entry != nullptr ? entry->options.retry : retry_policy{};
-    std::uniform_real_distribution<double> unit{0.0, 1.0};
-    auto decision = decide_retry(policy, f.attempt, j->max_attempts, f.retryable, unit(st.rng));
-    cmd.error = {f.attempt, now, std::move(f.error), f.retryable};
-    if (decision.retry) {
-      cmd.next = job_status::retrying;
-      cmd.run_at_ms = now + static_cast<std::int64_t>(decision.delay_ms);
-    } else {
-      cmd.next = job_status::dead;
-    }
-  }
+  std::uniform_real_distribution<double> unit{0.0, 1.0};
+  outcome_context ctx{*st.links.catalog, st.opts.limits, st.cancel_requested.count(f.id) != 0,
+                      unit(st.rng), now_ms()};
+  auto cmd = decide_outcome(*j, std::move(f), ctx);
   write_outcome(self, std::move(cmd));
 }
 
@@ -320,11 +287,10 @@ void start_attempt(partition_actor* self, job& j) {
     try {
       read_txn txn{*st.links.env};
       job_tables t{*st.links.env, txn.get()};
-      auto record = t.get_session(j.session_id);
-      if (record && record->size() >= 8
-          && static_cast<std::int64_t>(persistence::get_be64(record->data())) > now) {
+      auto stored = t.get_session(j.session_id);
+      if (stored && stored->live_at(now)) {
         cmd.has_session = true;
-        cmd.session_data = record->substr(8);
+        cmd.session_data = std::move(stored->data);
       }
     } catch (const std::exception& e) {
       spdlog::warn("partition {}: reading session failed: {}", st.opts.index, e.what());
@@ -475,7 +441,6 @@ caf::behavior partition_behavior(partition_actor* self, partition_links links,
       self->state.draining = true;
       return static_cast<std::uint64_t>(self->state.queue.running_count());
     },
-    [=](peers_atom, std::vector<caf::actor>& peers) { self->state.peers = std::move(peers); },
     [=](journal_atom, journal_actor& j) { self->state.links.journal = std::move(j); },
     [=](rewrite_atom, record_outcome& cmd) {
       // A kept outcome whose job left meanwhile (cancel won) is dropped.

@@ -37,8 +37,8 @@ struct partition_options {
   admission_limits limits;
 };
 
-/// Wiring a partition needs; peers arrive after spawn with peers_atom
-/// (a std::vector<caf::actor> of every partition, this one included).
+/// Wiring a partition needs. Partitions do not know each other: follow-ups
+/// reach their partitions through the feed.
 struct partition_links {
   journal_actor journal;
   /// The partition learns of new work here (it subscribes at start).
@@ -55,7 +55,6 @@ struct partition_links {
 ///  (cancel_atom, job_id)              -> job_status (running: cancelled when the agent returns)
 ///  (drain_atom)                       -> uint64 running attempts; no new attempts start
 ///  (stats_atom)                       -> partition_stats
-///  (peers_atom, std::vector<actor>)   -> ()
 caf::actor spawn_partition(caf::actor_system& sys, partition_links links,
                            partition_options opts);
 

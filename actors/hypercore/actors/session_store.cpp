@@ -2,7 +2,7 @@
 #include "hypercore/actors/session_store.hpp"
 
 #include <caf/actor_system.hpp>
-#include <caf/event_based_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
 #include <spdlog/spdlog.h>
 
 #include "hypercore/core/clock.hpp"
@@ -20,12 +20,11 @@ caf::expected<session_record> read_live(persistence::lmdb_env& env, const std::s
   try {
     persistence::read_txn txn{env};
     persistence::job_tables t{env, txn.get()};
-    auto record = t.get_session(id);
-    if (!record || record->size() < 8)
-      return make_error(errc::not_found, "no session " + quote_for_message(id));
-    auto expires = static_cast<std::int64_t>(persistence::get_be64(record->data()));
-    if (expires <= now_ms()) return make_error(errc::not_found, "session " + quote_for_message(id) + " expired");
-    return session_record{id, record->substr(8), expires};
+    auto stored = t.get_session(id);
+    if (!stored) return make_error(errc::not_found, "no session " + quote_for_message(id));
+    if (!stored->live_at(now_ms()))
+      return make_error(errc::not_found, "session " + quote_for_message(id) + " expired");
+    return session_record{id, std::move(stored->data), stored->expires_at_ms};
   } catch (const std::exception& e) {
     return make_error(errc::storage_failure, e.what());
   }
@@ -41,24 +40,34 @@ caf::error check_ttl(std::int64_t ttl_ms, const session_options& opts) {
   return {};
 }
 
+caf::error too_large(const session_options& opts) {
+  return make_error(errc::payload_too_large,
+                    "session data exceeds " + std::to_string(opts.max_data_bytes) + " bytes");
+}
+
 } // namespace
 
-caf::actor spawn_session_store(caf::actor_system& sys, journal_actor journal,
-                               std::shared_ptr<persistence::lmdb_env> env, session_options opts) {
-  return sys.spawn([=](caf::event_based_actor* self) -> caf::behavior {
+session_store_actor spawn_session_store(caf::actor_system& sys, journal_actor journal,
+                                        std::shared_ptr<persistence::lmdb_env> env,
+                                        session_options opts) {
+  return sys.spawn([=](session_store_actor::pointer self) -> session_store_actor::behavior_type {
     self->delayed_send(self, opts.sweep_interval, tick_atom::value);
     return {
-      [=](put_session& cmd) -> caf::result<session_record> {
-        if (cmd.data.size() > opts.max_data_bytes)
-          return make_error(errc::payload_too_large, "session data exceeds "
-                                                       + std::to_string(opts.max_data_bytes) + " bytes");
-        auto ttl_ms = cmd.expires_at_ms;
-        if (!cmd.update || ttl_ms != 0)
-          if (auto err = check_ttl(ttl_ms, opts)) return err;
-        if (!cmd.update) cmd.id = job_id::generate().to_string();
-        if (ttl_ms != 0) cmd.expires_at_ms = now_ms() + ttl_ms;
+      [=](create_session& cmd) -> caf::result<session_record> {
+        if (cmd.data.size() > opts.max_data_bytes) return too_large(opts);
+        if (auto err = check_ttl(cmd.ttl_ms, opts)) return err;
+        put_session write{job_id::generate().to_string(), std::move(cmd.data),
+                          now_ms() + cmd.ttl_ms, false, false};
         // The journal answers with the session as written.
-        return self->delegate(journal, std::move(cmd));
+        return self->delegate(journal, std::move(write));
+      },
+      [=](update_session& cmd) -> caf::result<session_record> {
+        if (cmd.has_data && cmd.data.size() > opts.max_data_bytes) return too_large(opts);
+        if (cmd.ttl_ms != 0)
+          if (auto err = check_ttl(cmd.ttl_ms, opts)) return err;
+        put_session write{std::move(cmd.id), std::move(cmd.data),
+                          cmd.ttl_ms != 0 ? now_ms() + cmd.ttl_ms : 0, true, !cmd.has_data};
+        return self->delegate(journal, std::move(write));
       },
       [=](get_atom, const std::string& id) -> caf::result<session_record> {
         auto found = read_live(*env, id);
@@ -96,7 +105,7 @@ caf::actor spawn_session_store(caf::actor_system& sys, journal_actor journal,
         return rp;
       },
       [=](tick_atom) {
-        self->request(caf::actor_cast<caf::actor>(self), caf::infinite, sweep_atom::value)
+        self->request(caf::actor_cast<session_store_actor>(self), caf::infinite, sweep_atom::value)
           .then(
             [=](std::uint64_t n) {
               if (n > 0) spdlog::info("sessions: removed {} expired", n);

@@ -237,13 +237,22 @@ void job_tables::put_idempotency(std::string_view key, const idempotency_entry& 
 
 void job_tables::del_idempotency(std::string_view key) { del(dbs_.idempotency, key); }
 
-std::optional<std::string> job_tables::get_session(std::string_view id) const {
+std::optional<stored_session> job_tables::get_session(std::string_view id) const {
   auto bytes = get(dbs_.sessions, id);
   if (!bytes) return std::nullopt;
-  return std::string{*bytes};
+  // A record too short for its expiry reads as long expired: gone for
+  // readers, removed by the sweep.
+  if (bytes->size() < 8) return stored_session{0, {}};
+  return stored_session{static_cast<std::int64_t>(get_be64(bytes->data())),
+                        std::string{bytes->substr(8)}};
 }
 
-void job_tables::put_session(std::string_view id, std::string_view record) {
+void job_tables::put_session(std::string_view id, std::int64_t expires_at_ms,
+                             std::string_view data) {
+  std::string record;
+  record.reserve(8 + data.size());
+  put_be64(record, static_cast<std::uint64_t>(expires_at_ms));
+  record.append(data);
   put(dbs_.sessions, id, record);
 }
 

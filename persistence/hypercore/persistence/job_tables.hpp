@@ -26,6 +26,14 @@ struct idempotency_entry {
   std::int64_t created_at_ms = 0;
 };
 
+/// A session record: 8 bytes of big-endian expiry, then the JSON data.
+struct stored_session {
+  std::int64_t expires_at_ms = 0;
+  std::string data;
+
+  bool live_at(std::int64_t now_ms) const { return expires_at_ms > now_ms; }
+};
+
 /// One entry of a partition's pending index.
 struct pending_entry {
   std::uint64_t seq = 0;
@@ -89,8 +97,10 @@ public:
   void put_idempotency(std::string_view key, const idempotency_entry& e);
   void del_idempotency(std::string_view key);
 
-  std::optional<std::string> get_session(std::string_view id) const;
-  void put_session(std::string_view id, std::string_view record);
+  /// A session as stored (docs/STORAGE.md): its expiry and JSON data. A
+  /// record too short to hold an expiry reads as expired at time 0.
+  std::optional<stored_session> get_session(std::string_view id) const;
+  void put_session(std::string_view id, std::int64_t expires_at_ms, std::string_view data);
   void del_session(std::string_view id);
   /// Visits sessions (id, expiry) in id order until visit returns false.
   void scan_sessions(const std::function<bool(std::string_view id, std::int64_t expires_at_ms)>& visit) const;

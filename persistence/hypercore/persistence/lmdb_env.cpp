@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "hypercore/persistence/lmdb_env.hpp"
 
+#include <utility>
+
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -226,6 +228,20 @@ read_txn::read_txn(lmdb_env& env) : lock_(env.resize_mutex()) {
 
 read_txn::~read_txn() {
   if (txn_ != nullptr) mdb_txn_abort(txn_);
+}
+
+write_txn::write_txn(lmdb_env& env) {
+  if (int rc = mdb_txn_begin(env.raw(), nullptr, 0, &txn_); rc != 0)
+    throw lmdb_failure(rc, "mdb_txn_begin");
+}
+
+write_txn::~write_txn() {
+  if (txn_ != nullptr) mdb_txn_abort(txn_);
+}
+
+void write_txn::commit() {
+  auto* txn = std::exchange(txn_, nullptr);
+  if (int rc = mdb_txn_commit(txn); rc != 0) throw lmdb_failure(rc, "mdb_txn_commit");
 }
 
 } // namespace hypercore::persistence

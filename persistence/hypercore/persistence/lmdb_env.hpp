@@ -116,4 +116,23 @@ private:
   MDB_txn* txn_ = nullptr;
 };
 
+/// The write transaction. Only the journal opens one, and it begins and
+/// commits it inside one handler, on its own thread (an LMDB rule). Aborted
+/// when destroyed uncommitted, so an exception never leaves it open.
+class write_txn {
+public:
+  explicit write_txn(lmdb_env& env);
+  ~write_txn();
+  write_txn(const write_txn&) = delete;
+  write_txn& operator=(const write_txn&) = delete;
+
+  MDB_txn* get() const { return txn_; }
+  /// Commits; the transaction is gone afterwards whatever the outcome.
+  /// Throws lmdb_failure when the commit fails.
+  void commit();
+
+private:
+  MDB_txn* txn_ = nullptr;
+};
+
 } // namespace hypercore::persistence

@@ -33,6 +33,12 @@ std::string_view to_string(errc x) {
     case errc::storage_unavailable: return "storage_unavailable";
     case errc::data_dir_locked: return "data_dir_locked";
     case errc::unavailable: return "unavailable";
+    case errc::already_running: return "already_running";
+    case errc::invalid_json: return "invalid_json";
+    case errc::duplicate_key: return "duplicate_key";
+    case errc::unauthorized: return "unauthorized";
+    case errc::rate_limited: return "rate_limited";
+    case errc::internal: return "internal";
   }
   return "unknown_error";
 }

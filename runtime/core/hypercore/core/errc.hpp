@@ -65,6 +65,18 @@ enum class errc : std::uint8_t {
   /// The core actor that had to answer is not available (it died and is
   /// being restarted); retry later.
   unavailable = 24,
+  /// start() on an engine that is already running.
+  already_running = 25,
+  /// A request body or field that is not JSON (HTTP).
+  invalid_json = 26,
+  /// A JSON object that repeats a key (HTTP: parsers disagree on which wins).
+  duplicate_key = 27,
+  /// A missing or wrong bearer token (HTTP).
+  unauthorized = 28,
+  /// A rate limit refused the request; retry after the time it says (HTTP).
+  rate_limited = 29,
+  /// An unexpected failure inside the server (HTTP: an exception in a handler).
+  internal = 30,
 };
 
 std::string_view to_string(errc x);

@@ -89,16 +89,4 @@ typename Inspector::result_type inspect(Inspector& f, job& x) {
            x.errors, x.followups, x.revision);
 }
 
-/// A job's output as stored in the results table.
-struct job_result {
-  job_id id;
-  /// Output JSON text; empty for jobs that did not succeed.
-  std::string output;
-};
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, job_result& x) {
-  return f(caf::meta::type_name("job_result"), x.id, x.output);
-}
-
 } // namespace hypercore

@@ -16,7 +16,6 @@ void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<error_entry>("hypercore::error_entry");
   cfg.add_message_type<job>("hypercore::job");
   cfg.add_message_type<std::vector<job>>("std::vector<hypercore::job>");
-  cfg.add_message_type<job_result>("hypercore::job_result");
   cfg.add_message_type<job_ref>("hypercore::job_ref");
   cfg.add_message_type<append_jobs>("hypercore::append_jobs");
   cfg.add_message_type<append_receipt>("hypercore::append_receipt");
@@ -26,6 +25,8 @@ void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<purge_jobs>("hypercore::purge_jobs");
   cfg.add_message_type<put_session>("hypercore::put_session");
   cfg.add_message_type<delete_sessions>("hypercore::delete_sessions");
+  cfg.add_message_type<create_session>("hypercore::create_session");
+  cfg.add_message_type<update_session>("hypercore::update_session");
   cfg.add_message_type<session_record>("hypercore::session_record");
   cfg.add_message_type<run_job>("hypercore::run_job");
   cfg.add_message_type<job_finished>("hypercore::job_finished");

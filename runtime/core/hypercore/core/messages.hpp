@@ -21,14 +21,10 @@ namespace hypercore {
 using work_atom = caf::atom_constant<caf::atom("work")>;
 using flush_atom = caf::atom_constant<caf::atom("flush")>;
 using cancel_atom = caf::atom_constant<caf::atom("cancel")>;
-using wait_atom = caf::atom_constant<caf::atom("wait")>;
 using drain_atom = caf::atom_constant<caf::atom("drain")>;
-using peers_atom = caf::atom_constant<caf::atom("peers")>;
 using stats_atom = caf::atom_constant<caf::atom("stats")>;
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
-using timeout_atom = caf::atom_constant<caf::atom("timeout")>;
 using respawn_atom = caf::atom_constant<caf::atom("respawn")>;
-using retry_atom = caf::atom_constant<caf::atom("retry")>;
 using sweep_atom = caf::atom_constant<caf::atom("sweep")>;
 using get_atom = caf::atom_constant<caf::atom("get")>;
 using delete_atom = caf::atom_constant<caf::atom("delete")>;
@@ -133,11 +129,11 @@ typename Inspector::result_type inspect(Inspector& f, purge_jobs& x) {
   return f(caf::meta::type_name("purge_jobs"), x.ids, x.finished_before_ms);
 }
 
-/// Command to the journal (and the session store): create or change a
-/// session. A session record is 8 bytes of big-endian expiry (ms since epoch)
-/// followed by its JSON data. With `update`, the session must exist and be
-/// live (else not_found); `keep_data` keeps its data, and expires_at_ms 0
-/// keeps its expiry.
+/// Command to the journal: write a session. A session record is 8 bytes of
+/// big-endian expiry (ms since epoch) followed by its JSON data. With
+/// `update`, the session must exist and be live (else not_found);
+/// `keep_data` keeps its data, and expires_at_ms 0 keeps its expiry. The
+/// session store sends it; expires_at_ms is always an absolute time.
 struct put_session {
   std::string id;
   std::string data;
@@ -150,6 +146,31 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, put_session& x) {
   return f(caf::meta::type_name("put_session"), x.id, x.data, x.expires_at_ms, x.update,
            x.keep_data);
+}
+
+/// Command to the session store: a new session living `ttl_ms` from now.
+struct create_session {
+  std::string data;
+  std::int64_t ttl_ms = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, create_session& x) {
+  return f(caf::meta::type_name("create_session"), x.data, x.ttl_ms);
+}
+
+/// Command to the session store: change a live session's data (when
+/// `has_data`) and/or restart its life at `ttl_ms` from now (0 keeps it).
+struct update_session {
+  std::string id;
+  bool has_data = false;
+  std::string data;
+  std::int64_t ttl_ms = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, update_session& x) {
+  return f(caf::meta::type_name("update_session"), x.id, x.has_data, x.data, x.ttl_ms);
 }
 
 /// Command to the journal: remove sessions; with expired_before_ms > 0 only
