@@ -47,7 +47,7 @@ void reply_error(httplib::Response& res, const api_error& err) {
 std::optional<job_id> path_id(const httplib::Request& req, httplib::Response& res) {
   auto id = job_id::parse(req.matches[1].str());
   if (!id)
-    reply_error(res, make_api_error(400, "malformed_id",
+    reply_error(res, make_api_error(errc::malformed_id,
                                     "not a job id: '" + quote_for_message(req.matches[1].str()) + "'"));
   return id;
 }
@@ -59,7 +59,7 @@ std::optional<std::int64_t> int_param(const httplib::Request& req, httplib::Resp
   if (!req.has_param(name)) return fallback;
   auto value = parse_bounded_int(req.get_param_value(name), lo, hi);
   if (!value) {
-    reply_error(res, make_api_error(400, "invalid_request",
+    reply_error(res, make_api_error(errc::invalid_request,
                                     std::string{name} + " must be an integer from "
                                       + std::to_string(lo) + " to " + std::to_string(hi)));
     return std::nullopt;
@@ -90,13 +90,13 @@ httplib::Server::HandlerWithContentReader with_body(std::size_t max_bytes, body_
     });
     if (too_large || res.status == 413) {
       res.set_header("Connection", "close");
-      return reply_error(res, make_api_error(413, "payload_too_large",
+      return reply_error(res, make_api_error(errc::payload_too_large,
                                              "the request body is larger than "
                                                + std::to_string(max_bytes) + " bytes"));
     }
     if (!read) {
       res.set_header("Connection", "close");
-      return reply_error(res, make_api_error(400, "invalid_request", "the request body could not be read"));
+      return reply_error(res, make_api_error(errc::invalid_request, "the request body could not be read"));
     }
     handler(req, res, body);
   };
@@ -109,7 +109,7 @@ std::variant<json, api_error> object_body(const std::string& body, std::size_t m
   auto parsed = parse_json_body(body, max_depth);
   if (auto* err = std::get_if<api_error>(&parsed)) return *err;
   auto& doc = std::get<json>(parsed);
-  if (!doc.is_object()) return make_api_error(400, "invalid_json", "the body must be a JSON object");
+  if (!doc.is_object()) return make_api_error(errc::invalid_json, "the body must be a JSON object");
   return std::move(doc);
 }
 
@@ -135,7 +135,7 @@ std::variant<std::optional<std::chrono::seconds>, api_error> ttl_of(const json& 
   auto it = body.find("ttl_s");
   if (it == body.end()) return std::optional<std::chrono::seconds>{};
   if (!it->is_number_integer() || it->get<std::int64_t>() < 1)
-    return make_api_error(400, "invalid_request", "ttl_s must be a positive integer");
+    return make_api_error(errc::invalid_request, "ttl_s must be a positive integer");
   return std::optional<std::chrono::seconds>{std::chrono::seconds(it->get<std::int64_t>())};
 }
 
@@ -184,7 +184,7 @@ bool last_event_id(const httplib::Request& req, httplib::Response& res,
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (ec != std::errc{} || end != text.data() + text.size()
       || value == std::numeric_limits<std::uint64_t>::max()) {
-    reply_error(res, make_api_error(400, "invalid_request", "Last-Event-ID must be an event id"));
+    reply_error(res, make_api_error(errc::invalid_request, "Last-Event-ID must be an event id"));
     return false;
   }
   out = value;
@@ -223,7 +223,7 @@ bool gateway::impl::take_stream_slot(httplib::Response& res) {
   if (open_streams.fetch_add(1) < opts.max_streams) return true;
   --open_streams;
   res.set_header("Retry-After", "1");
-  reply_error(res, make_api_error(503, "overloaded", "too many open event streams"));
+  reply_error(res, make_api_error(errc::overloaded, "too many open event streams"));
   return false;
 }
 
@@ -252,7 +252,7 @@ void gateway::impl::stream_firehose(const httplib::Request& req, httplib::Respon
     if (!req.has_param(name)) continue;
     *field = req.get_param_value(name);
     if (field->empty() || field->size() > 256 || !is_valid_utf8(*field))
-      return reply_error(res, make_api_error(400, "invalid_request",
+      return reply_error(res, make_api_error(errc::invalid_request,
                                              std::string{name} + " must be 1 to 256 bytes of UTF-8"));
   }
   if (req.has_param("status")) {
@@ -263,7 +263,7 @@ void gateway::impl::stream_firehose(const httplib::Request& req, httplib::Respon
       auto name = list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
       auto status = parse_job_status(name);
       if (!status)
-        return reply_error(res, make_api_error(400, "invalid_request",
+        return reply_error(res, make_api_error(errc::invalid_request,
                                                "unknown status '" + quote_for_message(name) + "'"));
       filter.statuses |= feed_filter::bit(*status);
       if (comma == std::string::npos) break;
@@ -295,7 +295,7 @@ bool gateway::impl::admit_rates(const std::vector<job_spec>& specs, httplib::Res
   if (last.allowed) return true;
   auto seconds = (last.retry_after.count() + 999) / 1000;
   res.set_header("Retry-After", std::to_string(std::max<std::int64_t>(1, seconds)));
-  reply_error(res, make_api_error(429, "rate_limited", "rate limit exceeded; retry later"));
+  reply_error(res, make_api_error(errc::rate_limited, "rate limit exceeded; retry later"));
   return false;
 }
 
@@ -319,31 +319,31 @@ void gateway::impl::routes() {
     if (req.get_header_value_count("Content-Length") > 1
         || (req.has_header("Content-Length") && req.has_header("Transfer-Encoding"))) {
       res.set_header("Connection", "close");
-      reply_error(res, make_api_error(400, "invalid_request",
+      reply_error(res, make_api_error(errc::invalid_request,
                                       "conflicting Content-Length / Transfer-Encoding headers"));
       return handled::Handled;
     }
     // The decoded path and the headers we read are stored, logged or quoted:
     // refuse bytes that are not UTF-8 before anything sees them.
     if (!is_valid_utf8(req.path)) {
-      reply_error(res, make_api_error(400, "invalid_utf8", "the path is not valid UTF-8"));
+      reply_error(res, make_api_error(errc::invalid_utf8, "the path is not valid UTF-8"));
       return handled::Handled;
     }
     for (const char* name : {"Idempotency-Key", "X-Session-Id", "Last-Event-ID", "Authorization"})
       if (req.has_header(name) && !is_valid_utf8(req.get_header_value(name))) {
-        reply_error(res, make_api_error(400, "invalid_utf8",
+        reply_error(res, make_api_error(errc::invalid_utf8,
                                         std::string{"the "} + name + " header is not valid UTF-8"));
         return handled::Handled;
       }
     if (req.path.rfind("/v1/", 0) != 0) return handled::Unhandled;
     if (!opts.auth_token.empty()
         && !constant_time_equals(req.get_header_value("Authorization"), "Bearer " + opts.auth_token)) {
-      reply_error(res, make_api_error(401, "unauthorized", "missing or wrong bearer token"));
+      reply_error(res, make_api_error(errc::unauthorized, "missing or wrong bearer token"));
       return handled::Handled;
     }
     // A request made within a session needs that session to be live.
     if (req.has_header("X-Session-Id") && !eng.session(req.get_header_value("X-Session-Id"))) {
-      reply_error(res, make_api_error(401, "unauthorized", "unknown or expired session"));
+      reply_error(res, make_api_error(errc::unauthorized, "unknown or expired session"));
       return handled::Handled;
     }
     return handled::Unhandled;
@@ -353,11 +353,15 @@ void gateway::impl::routes() {
   server.set_error_handler([](const httplib::Request&, httplib::Response& res) {
     if (!res.body.empty()) return;
     if (res.status == 413)
-      reply_error(res, make_api_error(413, "payload_too_large", "the request body is too large"));
+      reply_error(res, make_api_error(errc::payload_too_large, "the request body is too large"));
     else if (res.status == 404)
-      reply_error(res, make_api_error(404, "not_found", "no such endpoint"));
-    else
-      reply_error(res, make_api_error(res.status, "invalid_request", "the request was refused"));
+      reply_error(res, make_api_error(errc::not_found, "no such endpoint"));
+    else {
+      // A refusal httplib made itself keeps its status (400, 414, ...).
+      auto refused = make_api_error(errc::invalid_request, "the request was refused");
+      refused.status = res.status;
+      reply_error(res, refused);
+    }
   });
   server.set_exception_handler(
     [](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
@@ -369,7 +373,7 @@ void gateway::impl::routes() {
       } catch (...) {
       }
       spdlog::error("http: handler failed: {}", what);
-      reply_error(res, make_api_error(500, "internal", "internal error"));
+      reply_error(res, make_api_error(errc::internal, "internal error"));
     });
 
   server.Get("/health", [](const httplib::Request&, httplib::Response& res) {
@@ -379,7 +383,7 @@ void gateway::impl::routes() {
     auto reason = eng.not_ready_reason();
     if (reason.empty()) return reply(res, 200, {{"status", "ready"}});
     res.set_header("Retry-After", "1");
-    reply_error(res, make_api_error(503, "not_ready", "the engine is not ready: " + reason));
+    reply_error(res, make_api_error(errc::not_running, "the engine is not ready: " + reason));
   });
 
   const auto max_body = opts.max_body_bytes;
@@ -429,7 +433,7 @@ void gateway::impl::routes() {
     if (view) return reply(res, 200, view_json(*view));
     if (code_of(view.error()) != errc::timeout) return reply_error(res, to_api_error(view.error()));
     auto current = eng.get(*id);
-    auto err = make_api_error(408, "timeout", "the job is not terminal yet");
+    auto err = make_api_error(errc::timeout, "the job is not terminal yet");
     if (current) err.details = view_json(*current);
     reply_error(res, err);
   });
@@ -470,12 +474,12 @@ void gateway::impl::routes() {
     caf::expected<std::vector<job_id>> replayed{std::vector<job_id>{}};
     if (auto ids = body.find("ids"); ids != body.end()) {
       if (!ids->is_array() || ids->size() > opts.max_batch_jobs)
-        return reply_error(res, make_api_error(400, "invalid_request", "ids must be an array of at most "
+        return reply_error(res, make_api_error(errc::invalid_request, "ids must be an array of at most "
                                                                          + std::to_string(opts.max_batch_jobs) + " ids"));
       std::vector<job_id> parsed;
       for (const auto& text : *ids) {
         auto id = text.is_string() ? job_id::parse(text.get<std::string>()) : std::nullopt;
-        if (!id) return reply_error(res, make_api_error(400, "malformed_id", "ids holds a malformed id"));
+        if (!id) return reply_error(res, make_api_error(errc::malformed_id, "ids holds a malformed id"));
         parsed.push_back(*id);
       }
       replayed = eng.replay(parsed);
@@ -485,7 +489,7 @@ void gateway::impl::routes() {
                   : (key == "older_than_ms" || key == "limit") ? value.is_number_integer()
                                                                : false;
         if (!ok)
-          return reply_error(res, make_api_error(400, "invalid_request",
+          return reply_error(res, make_api_error(errc::invalid_request,
                                                  "field '" + quote_for_message(key)
                                                    + "' is unknown or has the wrong type"));
       }
@@ -494,7 +498,7 @@ void gateway::impl::routes() {
       auto older = body.value("older_than_ms", std::int64_t{0});
       auto limit = body.value("limit", std::int64_t{100});
       if (older < 0 || limit < 1 || limit > 1000)
-        return reply_error(res, make_api_error(400, "invalid_request",
+        return reply_error(res, make_api_error(errc::invalid_request,
                                                "older_than_ms must be >= 0 and limit 1..1000"));
       filter.older_than = std::chrono::milliseconds(older);
       filter.limit = static_cast<std::size_t>(limit);
@@ -560,7 +564,7 @@ void gateway::impl::routes() {
   // Last: a body sent to any other path is still read under the bound
   // (httplib would read it whole before answering 404).
   auto no_such_endpoint = with_body(max_body, [](const httplib::Request&, httplib::Response& res, std::string&) {
-    reply_error(res, make_api_error(404, "not_found", "no such endpoint"));
+    reply_error(res, make_api_error(errc::not_found, "no such endpoint"));
   });
   server.Post(".*", no_such_endpoint);
   server.Put(".*", no_such_endpoint);

@@ -14,8 +14,8 @@ namespace {
 using simdjson::dom::element;
 using simdjson::dom::element_type;
 
-api_error bad(std::string code, std::string message) {
-  return make_api_error(400, std::move(code), std::move(message));
+api_error bad(errc code, std::string message) {
+  return make_api_error(code, std::move(message));
 }
 
 // simdjson's DOM parser is reusable but not thread-safe: one per server
@@ -33,7 +33,7 @@ simdjson::dom::parser& thread_parser(std::size_t max_depth) {
 
 std::variant<job_spec, api_error> read_spec(element doc, const std::string& where) {
   if (doc.type() != element_type::OBJECT)
-    return bad("invalid_request", where + "must be a JSON object");
+    return bad(errc::invalid_request, where + "must be a JSON object");
   job_spec spec;
   // A named object: iterating a temporary leaves simdjson's iterator dangling.
   simdjson::dom::object fields = doc.get_object().value_unsafe();
@@ -47,7 +47,7 @@ std::variant<job_spec, api_error> read_spec(element doc, const std::string& wher
     for (unsigned bit = 0; bit < std::size(known); ++bit)
       if (key == known[bit]) {
         if ((seen & (1U << bit)) != 0)
-          return bad("duplicate_key", where + "names the field '" + std::string{key} + "' twice");
+          return bad(errc::duplicate_key, where + "names the field '" + std::string{key} + "' twice");
         seen |= 1U << bit;
       }
     auto text = [&](std::string& out) -> bool {
@@ -79,13 +79,13 @@ std::variant<job_spec, api_error> read_spec(element doc, const std::string& wher
       ok = !n.error() && n.value_unsafe() >= 1 && n.value_unsafe() <= 1000;
       if (ok) spec.max_attempts = static_cast<std::uint32_t>(n.value_unsafe());
     } else {
-      return bad("invalid_request", where + "has an unknown field '"
+      return bad(errc::invalid_request, where + "has an unknown field '"
                                       + quote_for_message(key) + "'");
     }
     if (!ok)
-      return bad("invalid_request", where + "field '" + quote_for_message(key) + "' has the wrong type or range");
+      return bad(errc::invalid_request, where + "field '" + quote_for_message(key) + "' has the wrong type or range");
   }
-  if (spec.kind.empty()) return bad("invalid_request", where + "needs a non-empty 'kind'");
+  if (spec.kind.empty()) return bad(errc::invalid_request, where + "needs a non-empty 'kind'");
   return spec;
 }
 
@@ -94,9 +94,9 @@ std::variant<element, api_error> parse_document(std::string_view body,
   auto& parser = thread_parser(limits.max_depth);
   auto doc = parser.parse(body.data(), body.size(), true);
   if (doc.error() == simdjson::DEPTH_ERROR)
-    return make_api_error(413, "payload_too_large",
+    return make_api_error(errc::payload_too_large,
                           "the body nests deeper than " + std::to_string(limits.max_depth));
-  if (doc.error()) return bad("invalid_json", std::string{"the body is not valid JSON: "}
+  if (doc.error()) return bad(errc::invalid_json, std::string{"the body is not valid JSON: "}
                                                 + simdjson::error_message(doc.error()));
   return doc.value_unsafe();
 }
@@ -115,22 +115,22 @@ std::variant<std::vector<job_spec>, api_error> parse_batch_request(std::string_v
   auto doc = parse_document(body, limits);
   if (auto* err = std::get_if<api_error>(&doc)) return *err;
   auto root = std::get<element>(doc);
-  if (root.type() != element_type::OBJECT) return bad("invalid_request", "the body must be an object");
+  if (root.type() != element_type::OBJECT) return bad(errc::invalid_request, "the body must be an object");
   simdjson::dom::object top = root.get_object().value_unsafe();
   std::size_t jobs_fields = 0;
   for (auto field : top)
     if (field.key == "jobs") ++jobs_fields;
-  if (jobs_fields > 1) return bad("duplicate_key", "the body names 'jobs' twice");
+  if (jobs_fields > 1) return bad(errc::duplicate_key, "the body names 'jobs' twice");
   auto jobs = root["jobs"];
   if (jobs.error() || jobs.value_unsafe().type() != element_type::ARRAY)
-    return bad("invalid_request", "the body needs a 'jobs' array");
+    return bad(errc::invalid_request, "the body needs a 'jobs' array");
   std::vector<job_spec> specs;
   nlohmann::json problems = nlohmann::json::array();
   std::size_t i = 0;
   simdjson::dom::array entries = jobs.value_unsafe().get_array().value_unsafe();
   for (auto entry : entries) {
     if (i >= limits.max_batch)
-      return make_api_error(413, "payload_too_large",
+      return make_api_error(errc::payload_too_large,
                             "a batch holds at most " + std::to_string(limits.max_batch) + " jobs");
     auto spec = read_spec(entry, "jobs[" + std::to_string(i) + "] ");
     if (auto* err = std::get_if<api_error>(&spec))
@@ -140,9 +140,9 @@ std::variant<std::vector<job_spec>, api_error> parse_batch_request(std::string_v
     ++i;
   }
   if (!problems.empty())
-    return make_api_error(400, "invalid_request", "some jobs are invalid; none was written",
+    return make_api_error(errc::invalid_request, "some jobs are invalid; none was written",
                           problems);
-  if (specs.empty()) return bad("invalid_request", "'jobs' is empty");
+  if (specs.empty()) return bad(errc::invalid_request, "'jobs' is empty");
   return specs;
 }
 

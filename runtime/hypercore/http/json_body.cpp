@@ -39,7 +39,7 @@ std::size_t json_depth(std::string_view text, std::size_t limit) {
 std::variant<nlohmann::json, api_error> parse_json_body(std::string_view text,
                                                         std::size_t max_depth) {
   if (json_depth(text, max_depth) > max_depth)
-    return make_api_error(413, "payload_too_large",
+    return make_api_error(errc::payload_too_large,
                           "the body nests deeper than " + std::to_string(max_depth));
   // One set of seen keys per open object; the callback sees keys in order.
   std::vector<std::set<std::string>> open_objects;
@@ -63,11 +63,11 @@ std::variant<nlohmann::json, api_error> parse_json_body(std::string_view text,
   };
   auto doc = nlohmann::json::parse(text.begin(), text.end(), guard, /*allow_exceptions=*/false);
   if (has_duplicate)
-    return make_api_error(400, "duplicate_key",
+    return make_api_error(errc::duplicate_key,
                           "the body names the key '" + quote_for_message(duplicate)
                             + "' twice in one object");
   if (doc.is_discarded())
-    return make_api_error(400, "invalid_json", "the body is not valid JSON (UTF-8)");
+    return make_api_error(errc::invalid_json, "the body is not valid JSON (UTF-8)");
   return doc;
 }
 
