@@ -1,14 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
-// Fuzzes the job record decoder on bytes as LMDB might hand them back after
-// a torn write or a flipped bit: it reports nullopt or a record, never
-// crashes; a record re-encodes to bytes that decode to the same record, and
-// no strict prefix of an encoding decodes (a torn record is always seen).
+// Fuzzes the stored-record decoders (the job record, and the event log's
+// transition record) on bytes as LMDB might hand them back after a torn
+// write or a flipped bit: each reports nullopt or a record, never crashes; a
+// record re-encodes to bytes that decode to the same record, and no strict
+// prefix of an encoding decodes (a torn record is always seen).
 
 #include <cstddef>
 #include <cstdint>
 
 #include "fuzz_check.hpp"
 #include "hypercore/persistence/codec.hpp"
+#include "hypercore/persistence/event_codec.hpp"
 
 using namespace hypercore;
 
@@ -35,7 +37,18 @@ bool same(const job& a, const job& b) {
 
 } // namespace
 
+void check_transition_record(std::string_view bytes, std::size_t size) {
+  auto decoded = persistence::decode_transition(bytes, 7);
+  if (!decoded) return;
+  auto encoded = persistence::encode_transition(*decoded);
+  fuzz::require(encoded == bytes, "a transition record decodes only from its own encoding");
+  for (std::size_t cut : {encoded.size() - 1, encoded.size() / 2, size % encoded.size()})
+    fuzz::require(!persistence::decode_transition(std::string_view{encoded}.substr(0, cut), 7),
+                  "a torn transition record does not decode");
+}
+
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  check_transition_record(fuzz::as_text(data, size), size);
   auto decoded = persistence::decode_job(fuzz::as_text(data, size));
   if (!decoded) return 0;
 

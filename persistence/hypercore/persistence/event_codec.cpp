@@ -47,7 +47,7 @@ std::optional<transition> decode_transition(std::string_view bytes, std::uint64_
             && in.read(retryable) && in.read(t.expires_at_ms);
   constexpr auto last_status = static_cast<std::uint8_t>(job_status::cancelled);
   if (!ok || in.remaining() != 0 || cause > static_cast<std::uint8_t>(transition_cause::session_deleted)
-      || from > last_status || to > last_status)
+      || from > last_status || to > last_status || retryable > 1)
     return std::nullopt;
   t.cause = static_cast<transition_cause>(cause);
   t.from = static_cast<job_status>(from);
