@@ -70,14 +70,20 @@ struct engine::impl {
   /// Guards the core handles below, which the supervisor replaces.
   mutable std::mutex handles;
   journal_actor journal;
-  /// Set in start(), reset in shutdown(); never replaced in between.
+  /// Set in start(), reset in shutdown(); the supervisor replaces it.
   feed_actor feed;
-  /// engine_config::on_transition, fed by the feed.
+  /// engine_config::on_transition, fed by the feed, and the position it
+  /// expects next (where a resubscription after a feed restart resumes).
   subscription on_transition_sub;
+  std::atomic<std::uint64_t> on_transition_next{1};
   std::vector<caf::actor> partitions;
   janitor_actor janitor;
   session_store_actor sessions;
 
+  feed_actor feed_handle() const {
+    std::lock_guard<std::mutex> guard{handles};
+    return feed;
+  }
   journal_actor journal_handle() const {
     std::lock_guard<std::mutex> guard{handles};
     return journal;
@@ -132,7 +138,7 @@ struct engine::impl {
     opts.resume_from = how.resume_from;
     opts.own_thread = how.own_thread;
     opts.name = std::move(name);
-    auto actor = spawn_feed_subscriber(*sys, feed, env, std::move(opts), gate,
+    auto actor = spawn_feed_subscriber(*sys, feed_handle(), env, std::move(opts), gate,
                                        [done](caf::expected<std::uint64_t> r) {
                                          done->set_value(std::move(r));
                                        });
@@ -195,6 +201,8 @@ struct engine::impl {
   }
 
   caf::actor make_partition(std::uint16_t p, journal_actor j) {
+    // `feed` without the lock: the callers hold `handles` (start) or are the
+    // supervisor, the only one that replaces the feed while running.
     return spawn_partition(*sys, partition_links{std::move(j), feed, pools, env, catalog},
                            partition_opts(p));
   }
@@ -218,9 +226,49 @@ struct engine::impl {
     jopts.partitions = cfg.partitions;
     jopts.health = health;
     jopts.inject_write_error = cfg.inject_write_error;
-    jopts.feed = caf::actor_cast<caf::actor>(feed);
+    jopts.feed = caf::actor_cast<caf::actor>(feed); // see make_partition
     jopts.event_log_capacity = cfg.event_log_capacity;
     return spawn_journal(*sys, env, jopts);
+  }
+
+  // The feed position the next transition gets, as the store says.
+  std::uint64_t stored_next_position() {
+    read_txn txn{*env};
+    job_tables t{*env, txn.get()};
+    auto last = t.last_event();
+    return std::max<std::uint64_t>({1, t.feed_mark(), last ? *last + 1 : 0});
+  }
+
+  static feed_filter on_transition_filter() {
+    feed_filter outcomes;
+    outcomes.causes = feed_filter::bit(transition_cause::outcome);
+    outcomes.statuses = feed_filter::terminal_statuses() | feed_filter::bit(job_status::retrying);
+    return outcomes;
+  }
+
+  subscription_hooks on_transition_hooks() {
+    subscription_hooks hooks;
+    hooks.on_transitions = [this, listener = cfg.on_transition](const std::vector<transition>& batch) {
+      for (const auto& t : batch) listener(t.id, t.to);
+      if (!batch.empty()) on_transition_next = batch.back().position + 1;
+    };
+    return hooks;
+  }
+
+  // After a feed restart, from where on_transition stopped (the event log
+  // fills in what the old feed never delivered). Not awaited: this runs on
+  // the supervisor, which must not block a scheduler thread.
+  void relisten_on_transition() {
+    auto gate = std::make_shared<subscription_gate>(on_transition_hooks());
+    feed_subscriber_options opts;
+    opts.filter = on_transition_filter();
+    opts.capacity = 65536;
+    opts.resume_from = on_transition_next.load();
+    opts.name = "on_transition";
+    auto actor = spawn_feed_subscriber(*sys, feed_handle(), env, std::move(opts), gate,
+                                       [](caf::expected<std::uint64_t>) {});
+    std::lock_guard<std::mutex> guard{handles};
+    on_transition_sub = subscription{std::move(gate), actor.address()};
   }
 
   void watch(const caf::actor& target, std::string name) {
@@ -240,6 +288,32 @@ struct engine::impl {
 caf::actor engine::impl::replace(const std::string& name) {
   if (stopping || !running) return {};
   ++core_restarts;
+  if (name == "feed") {
+    // Whoever publishes or subscribes is told the new one. Commits the old
+    // one never passed on are in the event log: the new feed sees the jump
+    // in positions and sends every subscriber a gap (partitions look at the
+    // store again), and on_transition resumes where it stopped.
+    std::uint64_t next = 1;
+    try {
+      next = stored_next_position();
+    } catch (const std::exception& e) {
+      spdlog::error("hypercore: reading the feed position failed: {}", e.what());
+    }
+    auto fresh = spawn_feed(*sys, next);
+    std::vector<caf::actor> told;
+    journal_actor j;
+    {
+      std::lock_guard<std::mutex> guard{handles};
+      feed = fresh;
+      told = partitions;
+      j = journal;
+    }
+    caf::anon_send(j, feed_atom::value, caf::actor_cast<caf::actor>(fresh));
+    for (auto& p : told) caf::anon_send(p, feed_atom::value, fresh);
+    if (cfg.on_transition) relisten_on_transition();
+    spdlog::warn("hypercore: feed replaced");
+    return caf::actor_cast<caf::actor>(fresh);
+  }
   if (name == "journal") {
     // Everything that holds the journal's handle is told the new one.
     auto fresh = make_journal();
@@ -354,14 +428,15 @@ caf::error engine::start() {
   // The feed starts where the journal will: at the next position of the store.
   std::uint64_t next_position = 1;
   try {
-    read_txn txn{*m.env};
-    job_tables t{*m.env, txn.get()};
-    auto last = t.last_event();
-    next_position = std::max<std::uint64_t>({1, t.feed_mark(), last ? *last + 1 : 0});
+    next_position = m.stored_next_position();
   } catch (const std::exception& e) {
     return make_error(errc::storage_failure, e.what());
   }
-  m.feed = spawn_feed(*m.sys, next_position);
+  {
+    std::lock_guard<std::mutex> guard{m.handles};
+    m.feed = spawn_feed(*m.sys, next_position);
+  }
+  m.on_transition_next = next_position;
   {
     std::lock_guard<std::mutex> guard{m.handles};
     m.journal = m.make_journal();
@@ -382,17 +457,11 @@ caf::error engine::start() {
     m.watch(m.partitions[p], "partition-" + std::to_string(p));
   m.watch(caf::actor_cast<caf::actor>(m.janitor), "janitor");
   m.watch(caf::actor_cast<caf::actor>(m.sessions), "sessions");
+  m.watch(caf::actor_cast<caf::actor>(m.feed), "feed");
   if (m.cfg.on_transition) {
-    feed_filter outcomes;
-    outcomes.causes = feed_filter::bit(transition_cause::outcome);
-    outcomes.statuses = feed_filter::terminal_statuses() | feed_filter::bit(job_status::retrying);
-    subscription_hooks hooks;
-    hooks.on_transitions = [listener = m.cfg.on_transition](const std::vector<transition>& batch) {
-      for (const auto& t : batch) listener(t.id, t.to);
-    };
     subscribe_options how;
     how.capacity = 65536;
-    auto sub = m.subscribe(outcomes, std::move(hooks), how, "on_transition");
+    auto sub = m.subscribe(m.on_transition_filter(), m.on_transition_hooks(), how, "on_transition");
     if (!sub) return sub.error();
     m.on_transition_sub = std::move(*sub);
   }
@@ -515,18 +584,30 @@ caf::expected<job_view> engine::wait(const job_id& id, std::chrono::milliseconds
     }
     w->changed_cv.notify_all();
   };
-  subscription_hooks hooks;
-  hooks.on_transitions = [wake](const std::vector<transition>&) { wake(false); };
-  hooks.on_lost = [wake](std::uint64_t, std::uint64_t) { wake(false); };
-  hooks.on_end = [wake] { wake(true); };
+  auto hooks = [wake] {
+    subscription_hooks h;
+    h.on_transitions = [wake](const std::vector<transition>&) { wake(false); };
+    h.on_lost = [wake](std::uint64_t, std::uint64_t) { wake(false); };
+    h.on_end = [wake] { wake(true); };
+    return h;
+  };
   feed_filter terminal;
   terminal.job = id;
   terminal.statuses = feed_filter::terminal_statuses();
-  // Subscribed first, then read: a transition committed in between is in
-  // the store or reaches the subscription.
   subscribe_options how;
   how.capacity = 16;
-  auto sub = m.subscribe(terminal, std::move(hooks), how, "wait");
+  // A feed being replaced refuses subscriptions for a moment: try again
+  // until the supervisor has put the new one in place.
+  auto subscribe = [&]() -> caf::expected<subscription> {
+    for (;;) {
+      auto sub = m.subscribe(terminal, hooks(), how, "wait");
+      if (sub || m.stopping || std::chrono::steady_clock::now() >= until) return sub;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  };
+  // Subscribed first, then read: a transition committed in between is in
+  // the store or reaches the subscription.
+  auto sub = subscribe();
   if (!sub) return sub.error();
   for (;;) {
     auto current = m.read_job(id);
@@ -535,7 +616,17 @@ caf::expected<job_view> engine::wait(const job_id& id, std::chrono::milliseconds
     std::unique_lock<std::mutex> lock{w->mutex};
     if (!w->changed_cv.wait_until(lock, until, [&] { return w->changed || w->ended; }))
       return make_error(errc::timeout, "the job is not terminal yet");
-    if (w->ended && !w->changed) return make_error(errc::shutting_down, "the engine is shutting down");
+    if (w->ended && !w->changed) {
+      if (m.stopping) return make_error(errc::shutting_down, "the engine is shutting down");
+      // The feed was replaced: subscribe to the new one (once the
+      // supervisor has put it in place) and read again.
+      w->ended = false;
+      lock.unlock();
+      auto again = subscribe();
+      if (!again) return again.error();
+      *sub = std::move(*again);
+      continue;
+    }
     w->changed = false;
   }
 }
@@ -562,7 +653,7 @@ std::uint64_t engine::feed_position() {
   auto& m = *impl_;
   auto [life, refused] = m.enter();
   if (refused) return 0;
-  auto s = m.ask<feed_stats>(m.feed, m.request_timeout(), stats_atom::value);
+  auto s = m.ask<feed_stats>(m.feed_handle(), m.request_timeout(), stats_atom::value);
   return s ? s->next_position : 0;
 }
 
@@ -742,7 +833,7 @@ engine_stats engine::stats() {
         out.restarts += restarts;
         out.executing += executing;
       }, [](caf::error&) {});
-  if (auto f = m.ask<feed_stats>(m.feed, caf::duration{std::chrono::seconds(5)}, stats_atom::value)) {
+  if (auto f = m.ask<feed_stats>(m.feed_handle(), caf::duration{std::chrono::seconds(5)}, stats_atom::value)) {
     out.feed_published = f->published;
     out.feed_gaps = f->gaps;
     out.feed_subscribers = f->subscribers;
@@ -761,6 +852,7 @@ caf::error engine::kill_core_actor(const std::string& name) {
     if (name == "journal") target = caf::actor_cast<caf::actor>(m.journal);
     else if (name == "janitor") target = caf::actor_cast<caf::actor>(m.janitor);
     else if (name == "sessions") target = caf::actor_cast<caf::actor>(m.sessions);
+    else if (name == "feed") target = caf::actor_cast<caf::actor>(m.feed);
     else if (name.rfind("partition-", 0) == 0 && name.size() > 10
              && name.find_first_not_of("0123456789", 10) == std::string::npos
              && std::stoul(name.substr(10)) < m.partitions.size())
@@ -825,7 +917,7 @@ void engine::shutdown(std::chrono::milliseconds deadline) {
     self->send_exit(m.journal_handle(), caf::exit_reason::kill);
     // Subscribers monitor the feed: they end with it, and their owners
     // (waits, streams) are told.
-    self->send_exit(m.feed, caf::exit_reason::user_shutdown);
+    self->send_exit(m.feed_handle(), caf::exit_reason::user_shutdown);
   }
   m.on_transition_sub.reset();
   // Calls still inside the engine finish (their actors are gone, so they

@@ -3,6 +3,9 @@
 // is recovered from the store. Shutdown starts nothing, ends within its
 // deadline, and is safe against calls from other threads.
 #include <atomic>
+#include <future>
+#include <mutex>
+#include <set>
 #include <thread>
 
 #include "hypercore/persistence/job_tables.hpp"
@@ -74,6 +77,39 @@ TEST_CASE("the session store and the janitor are replaced when they die", "[inte
   CHECK(read->data == json{{"n", 1}});
   CHECK(f.eng->purge_expired());
   CHECK(code_of(f.eng->kill_core_actor("nobody")) == errc::not_found);
+}
+
+TEST_CASE("a feed that dies is replaced: new work, waits and on_transition go on, nothing is missed",
+          "[integration][supervisor][feed]") {
+  std::mutex mutex;
+  std::set<job_id> terminal;
+  engine_fixture f{4, [&](engine_config& cfg) {
+    cfg.on_transition = [&](const job_id& id, job_status s) {
+      if (!is_terminal(s)) return;
+      std::lock_guard<std::mutex> guard{mutex};
+      terminal.insert(id);
+    };
+  }};
+  std::vector<job_id> ids;
+  for (int i = 0; i < 100; ++i) ids.push_back(f.submit(spec("sleep", {{"ms", 1}}, i % 2 ? "k" : "")));
+  // A wait in progress while the feed dies.
+  auto last = ids.back();
+  auto waiting = std::async(std::launch::async, [&f, last] { return f.eng->wait(last, std::chrono::seconds(30)); });
+
+  REQUIRE_FALSE(f.eng->kill_core_actor("feed"));
+  REQUIRE(eventually([&] { return f.eng->stats().core_restarts == 1; }));
+  for (int i = 0; i < 100; ++i) ids.push_back(f.submit(spec("echo", {{"i", i}}, i % 2 ? "k" : "")));
+
+  for (const auto& id : ids) CHECK(f.wait_terminal(id).record.status == job_status::succeeded);
+  auto waited = waiting.get();
+  INFO((waited ? std::string{} : message_of(waited.error())));
+  REQUIRE(waited);
+  CHECK(waited->record.status == job_status::succeeded);
+  // on_transition saw every job, including those finished while no feed ran.
+  REQUIRE(eventually([&] {
+    std::lock_guard<std::mutex> guard{mutex};
+    return terminal.size() == ids.size();
+  }));
 }
 
 TEST_CASE("a kind's concurrency holds for the whole engine and only held attempts read running",

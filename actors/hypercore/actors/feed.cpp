@@ -65,6 +65,13 @@ struct feed_state {
 
   void publish(committed& c) {
     auto first = c.transitions.empty() ? c.next_position : c.transitions.front().position;
+    if (first > next_position) {
+      // Positions this feed never received (it was replaced while the
+      // journal published to its predecessor): every subscriber reads them
+      // from the event log.
+      for (auto& [id, s] : subs)
+        if (s.gap_from == 0 || s.gap_from > next_position) s.gap_from = next_position;
+    }
     published += c.transitions.size();
     for (auto id : general) {
       auto& s = subs.at(id);

@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <unordered_map>
 #include <variant>
 #include <vector>
 
@@ -15,18 +14,16 @@
 
 #include "hypercore/core/clock.hpp"
 #include "hypercore/core/errc.hpp"
-#include "hypercore/core/routing.hpp"
-#include "hypercore/core/transition.hpp"
 #include "hypercore/persistence/codec.hpp"
-#include "hypercore/persistence/event_codec.hpp"
+#include "hypercore/persistence/job_store.hpp"
 #include "hypercore/persistence/job_tables.hpp"
-#include "hypercore/core/utf8.hpp"
 
 namespace hypercore {
 
 namespace {
 
 using persistence::job_tables;
+using persistence::command_result;
 using persistence::lmdb_failure;
 
 using receipt_promise = caf::typed_response_promise<append_receipt>;
@@ -42,33 +39,13 @@ struct queued_command {
   session_promise session = {};
 };
 
-/// A command's effect, known once it was applied in the transaction.
-struct command_result {
-  caf::error err;
-  append_receipt receipt;
-  std::uint64_t count = 0;
-  session_record session;
-};
-
-std::uint64_t request_digest(const job& j) {
-  std::string text;
-  text.reserve(j.kind.size() + j.params.size() + j.partition_key.size() + 3);
-  text.append(j.kind).push_back('\0');
-  text.append(j.params).push_back('\0');
-  text.append(j.partition_key).push_back('\0');
-  text.append(j.session_id);
-  return stable_hash(text);
-}
-
 struct journal_state {
   static inline const char* name = "hypercore.journal";
 
   std::shared_ptr<persistence::lmdb_env> env;
   journal_options opts;
-  std::vector<std::uint64_t> next_seq;
-  /// next_seq as last made durable in meta: a restart must never hand out a
-  /// seq again, even one whose job sits in the scheduled index.
-  std::vector<std::uint64_t> durable_seq;
+  /// The transition rules; this actor keeps the group-commit mechanics.
+  std::optional<persistence::job_store> store;
   std::vector<queued_command> queue;
   bool flush_scheduled = false;
   std::uint64_t commits = 0;
@@ -76,12 +53,7 @@ struct journal_state {
   std::uint64_t failed_batches = 0;
   bool probe_scheduled = false;
   std::chrono::milliseconds probe_delay{0};
-  /// The feed position the next transition gets, and as last committed.
-  std::uint64_t next_position = 1;
-  std::uint64_t durable_position = 1;
-  /// Lowest position still in the event log (0: the log is empty).
-  std::uint64_t log_first = 0;
-  /// Transitions of the transaction being written, in apply order.
+  /// The last committed transaction's transitions, to publish.
   std::vector<transition> changes;
 
   // Commands queued when the journal dies were never written: say so at
@@ -96,286 +68,27 @@ struct journal_state {
     }
   }
 
-  // Records what a command changed, for the feed and the event log.
-  void note(const job& j, transition_cause cause, job_status from, std::int64_t at,
-            const error_entry* failed = nullptr) {
-    transition t;
-    t.cause = cause;
-    t.id = j.id;
-    t.kind = j.kind;
-    t.partition = j.partition;
-    t.seq = j.seq;
-    t.from = from;
-    t.to = j.status;
-    t.attempt = j.attempts;
-    t.revision = j.revision;
-    t.run_at_ms = j.run_at_ms;
-    t.created_at_ms = j.created_at_ms;
-    t.at_ms = at;
-    t.trace_id = j.trace_id;
-    t.parent_id = j.parent_id;
-    t.session_id = j.session_id;
-    t.partition_key = j.partition_key;
-    if (failed != nullptr && failed->attempt != 0) {
-      t.error = std::string{utf8_prefix(failed->message, max_transition_error_bytes)};
-      t.retryable = failed->retryable;
-    }
-    changes.push_back(std::move(t));
-  }
-
-  void note_session(transition_cause cause, const std::string& id, std::int64_t expires,
-                    std::int64_t at) {
-    transition t;
-    t.cause = cause;
-    t.session_id = id;
-    t.expires_at_ms = expires;
-    t.at_ms = at;
-    changes.push_back(std::move(t));
-  }
-
-  // Gives the transaction's transitions their positions and writes them to
-  // the event log, trimming it to its capacity (a bounded amount per
-  // transaction, so lowering the capacity never makes one huge commit).
-  void log_changes(job_tables& t) {
-    if (changes.empty()) return;
-    auto capacity = opts.event_log_capacity;
-    for (auto& c : changes) {
-      c.position = next_position++;
-      if (capacity > 0) t.put_event(c.position, persistence::encode_transition(c));
-    }
-    if (capacity > 0) {
-      if (log_first == 0) log_first = changes.front().position;
-      if (next_position - log_first > capacity) {
-        t.trim_events(next_position - capacity, 2 * changes.size() + 64);
-        log_first = t.first_event().value_or(next_position);
-      }
-    }
-    t.put_feed_mark(next_position);
-  }
-
-  // Where index_active put it: the run_at to wake up for, or 0 for pending.
-  static std::int64_t scheduled_at(const job& j, std::int64_t now) {
-    return j.partition_key.empty() && j.run_at_ms > now ? j.run_at_ms : 0;
-  }
-
-  std::uint64_t assign_seq(job& j) {
-    j.seq = ++next_seq.at(j.partition);
-    return j.seq;
-  }
-
-  command_result apply(job_tables& t, append_jobs& cmd) {
-    command_result out;
-    auto now = now_ms();
-    // Validate the whole command first: all or nothing.
-    std::vector<std::optional<job_id>> duplicates(cmd.jobs.size());
-    std::unordered_map<std::string_view, std::uint64_t> keys_in_batch;
-    for (std::size_t i = 0; i < cmd.jobs.size(); ++i) {
-      const auto& j = cmd.jobs[i];
-      if (j.partition >= opts.partitions) {
-        out.err = make_error(errc::invalid_request, "partition out of range");
-        return out;
-      }
-      if (j.idempotency_key.empty()) continue;
-      auto [seen, fresh] = keys_in_batch.emplace(j.idempotency_key, request_digest(j));
-      if (!fresh && seen->second != request_digest(j)) {
-        out.err = make_error(errc::conflict, "idempotency key '" + j.idempotency_key
-                                               + "' appears twice in the batch with different requests");
-        return out;
-      }
-      auto hit = t.get_idempotency(j.idempotency_key);
-      if (!hit || now - hit->created_at_ms > opts.idempotency_ttl_ms) continue;
-      if (hit->request_digest != request_digest(j)) {
-        out.err = make_error(errc::conflict, "idempotency key '" + j.idempotency_key
-                                               + "' was used for a different request");
-        return out;
-      }
-      duplicates[i] = hit->id;
-    }
-    for (std::size_t i = 0; i < cmd.jobs.size(); ++i) {
-      auto& j = cmd.jobs[i];
-      if (duplicates[i]) {
-        out.receipt.refs.push_back({*duplicates[i], j.partition, 0, true});
-        continue;
-      }
-      // A key repeated inside one batch: the first job wins.
-      if (!j.idempotency_key.empty()) {
-        auto hit = t.get_idempotency(j.idempotency_key);
-        if (hit && now - hit->created_at_ms <= opts.idempotency_ttl_ms) {
-          out.receipt.refs.push_back({hit->id, j.partition, 0, true});
-          continue;
-        }
-        t.put_idempotency(j.idempotency_key,
-                          persistence::idempotency_entry{j.id, request_digest(j), now});
-      }
-      assign_seq(j);
-      j.revision = 1;
-      t.put_job(j);
-      t.index_active(j, now);
-      note(j, transition_cause::submitted, j.status, now);
-      out.receipt.refs.push_back({j.id, j.partition, j.seq, false, scheduled_at(j, now)});
-    }
-    return out;
-  }
-
-  command_result apply(job_tables& t, record_start& cmd) {
-    command_result out;
-    auto j = t.get_job(cmd.id);
-    if (!j) return out;
-    auto from = j->status;
-    if (auto err = apply_start(*j, cmd)) {
-      out.err = std::move(err);
-      return out;
-    }
-    ++j->revision;
-    t.put_job(*j);
-    note(*j, transition_cause::started, from, cmd.at_ms);
-    return out;
-  }
-
-  command_result apply(job_tables& t, record_outcome& cmd) {
-    command_result out;
-    auto j = t.get_job(cmd.id);
-    if (!j) {
-      out.err = make_error(errc::not_found, "no job " + cmd.id.to_string());
-      return out;
-    }
-    auto before = *j;
-    if (auto err = apply_outcome(*j, cmd)) {
-      out.err = std::move(err);
-      return out;
-    }
-    ++j->revision;
-    t.unindex_active(before);
-    if (is_terminal(j->status)) t.index_terminal(*j);
-    else t.index_active(*j, cmd.at_ms);
-    std::size_t followups_noted = 0;
-    if (j->status == job_status::succeeded) {
-      t.put_result(j->id, cmd.output);
-      for (auto& f : cmd.followups) {
-        assign_seq(f);
-        f.revision = 1;
-        t.put_job(f);
-        t.index_active(f, cmd.at_ms);
-        note(f, transition_cause::followup, f.status, cmd.at_ms);
-        ++followups_noted;
-        j->followups.push_back(f.id);
-        out.receipt.refs.push_back({f.id, f.partition, f.seq, false, scheduled_at(f, cmd.at_ms)});
-      }
-      if (cmd.session_changed && !j->session_id.empty()) {
-        // Keep the session's expiry; a session that expired meanwhile stays gone.
-        auto old = t.get_session(j->session_id);
-        if (old && old->live_at(cmd.at_ms))
-          t.put_session(j->session_id, old->expires_at_ms, cmd.session_data);
-      }
-    }
-    t.put_job(*j);
-    // The parent's transition comes before its follow-ups' in the feed.
-    note(*j, transition_cause::outcome, before.status, cmd.at_ms, &cmd.error);
-    std::rotate(changes.end() - static_cast<std::ptrdiff_t>(followups_noted) - 1,
-                changes.end() - 1, changes.end());
-    // The completed job itself comes first in the receipt.
-    out.receipt.refs.insert(out.receipt.refs.begin(), {j->id, j->partition, j->seq, false});
-    return out;
-  }
-
-  command_result apply(job_tables& t, replay_dead& cmd) {
-    command_result out;
-    auto now = now_ms();
-    for (const auto& id : cmd.ids) {
-      auto j = t.get_job(id);
-      if (!j || j->status != job_status::dead) continue;
-      t.unindex_terminal(*j);
-      if (apply_replay(*j, now)) continue;
-      ++j->revision;
-      // A replayed job queues behind the jobs already waiting on its key.
-      assign_seq(*j);
-      t.index_active(*j, now);
-      t.put_job(*j);
-      note(*j, transition_cause::replayed, job_status::dead, now);
-      out.receipt.refs.push_back({j->id, j->partition, j->seq, false});
-    }
-    return out;
-  }
-
-  command_result apply(job_tables& t, purge_jobs& cmd) {
-    command_result out;
-    for (const auto& id : cmd.ids) {
-      auto j = t.get_job(id);
-      if (!j || !is_terminal(j->status) || j->finished_at_ms >= cmd.finished_before_ms)
-        continue;
-      t.unindex_terminal(*j);
-      t.del_result(id);
-      if (!j->idempotency_key.empty()) {
-        auto hit = t.get_idempotency(j->idempotency_key);
-        if (hit && hit->id == id) t.del_idempotency(j->idempotency_key);
-      }
-      t.del_job(id);
-      ++j->revision;
-      note(*j, transition_cause::purged, j->status, now_ms());
-      ++out.count;
-    }
-    return out;
-  }
-
-  command_result apply(job_tables& t, put_session& cmd) {
-    command_result out;
-    auto expires = cmd.expires_at_ms;
-    std::string data = cmd.data;
-    if (cmd.update) {
-      auto old = t.get_session(cmd.id);
-      if (!old || !old->live_at(now_ms())) {
-        out.err = make_error(errc::not_found, "no live session " + quote_for_message(cmd.id));
-        return out;
-      }
-      if (cmd.keep_data) data = std::move(old->data);
-      if (expires == 0) expires = old->expires_at_ms;
-    }
-    t.put_session(cmd.id, expires, data);
-    note_session(transition_cause::session_written, cmd.id, expires, now_ms());
-    out.session = session_record{cmd.id, std::move(data), expires};
-    return out;
-  }
-
-  command_result apply(job_tables& t, delete_sessions& cmd) {
-    command_result out;
-    for (const auto& id : cmd.ids) {
-      auto old = t.get_session(id);
-      if (!old) continue;
-      auto expires = old->expires_at_ms;
-      if (cmd.expired_before_ms > 0 && expires >= cmd.expired_before_ms) continue;
-      t.del_session(id);
-      note_session(transition_cause::session_deleted, id, expires, now_ms());
-      ++out.count;
-    }
-    return out;
-  }
-
   // Writes `batch` in one transaction. Throws lmdb_failure; the caller
   // decides between growing the map and failing the batch.
   std::vector<command_result> write_batch(std::vector<queued_command>& batch) {
     persistence::write_txn txn{*env};
     std::vector<command_result> results;
     results.reserve(batch.size());
-    changes.clear();
+    store->begin();
     job_tables t{*env, txn.get()};
     for (auto& q : batch) {
       // Apply to a copy: a retried batch must start from the original commands.
       results.push_back(std::visit([&](auto& cmd) {
         auto copy = cmd;
-        return apply(t, copy);
+        return store->apply(t, copy);
       }, q.cmd));
     }
-    log_changes(t);
-    for (std::uint16_t p = 0; p < opts.partitions; ++p)
-      if (next_seq[p] != durable_seq[p]) t.put_seq_mark(p, next_seq[p]);
-    // A probe (empty batch) must touch a page, or it would prove nothing.
-    if (batch.empty()) t.put_seq_mark(0, next_seq[0]);
+    store->finish(t, batch.empty());
     if (opts.inject_write_error)
       if (int rc = opts.inject_write_error(); rc != 0) throw lmdb_failure(rc, "injected");
     // Anything thrown above aborts the transaction (write_txn's destructor).
     txn.commit();
-    durable_seq = next_seq;
-    durable_position = next_position;
+    changes = store->committed();
     return results;
   }
 
@@ -384,14 +97,9 @@ struct journal_state {
   caf::error write_with_growth(std::vector<queued_command>& batch,
                                std::vector<command_result>& results) {
     caf::error failure;
-    auto saved_seq = next_seq;
-    auto saved_log_first = log_first;
     for (int tries = 0;; ++tries) {
       // A retried batch assigns its seqs and positions again from where it
-      // started.
-      next_seq = saved_seq;
-      next_position = durable_position;
-      log_first = saved_log_first;
+      // started (job_store::begin).
       try {
         results = write_batch(batch);
         if (opts.health) opts.health->mark_ok();
@@ -426,9 +134,7 @@ struct journal_state {
       spdlog::error("journal: batch of {} commands failed: {} ({} failed batches so far)",
                     batch.size(), message_of(failure), failed_batches);
     if (opts.health) opts.health->mark_failed(message_of(failure));
-    next_seq = saved_seq;
-    next_position = durable_position;
-    log_first = saved_log_first;
+    store->rolled_back();
     changes.clear();
     return failure;
   }
@@ -454,7 +160,7 @@ struct journal_state {
     // Published before the senders hear back: whoever learns of a commit
     // from its reply and then subscribes has not missed it (see feed.hpp).
     if (!failure && !changes.empty() && opts.feed)
-      caf::anon_send(opts.feed, committed{std::move(changes), next_position});
+      caf::anon_send(opts.feed, committed{std::move(changes), store->next_position()});
     changes.clear();
     for (std::size_t i = 0; i < batch.size(); ++i) {
       auto& q = batch[i];
@@ -515,17 +221,14 @@ journal_actor::behavior_type journal_behavior(journal_pointer self,
   auto& st = self->state;
   st.env = std::move(env);
   st.opts = opts;
-  st.next_seq.assign(opts.partitions, 0);
   {
     persistence::read_txn txn{*st.env};
-    job_tables t{*st.env, txn.get()};
-    for (std::uint16_t p = 0; p < opts.partitions; ++p)
-      st.next_seq[p] = std::max(t.max_pending_seq(p), t.seq_mark(p));
-    st.durable_seq = st.next_seq;
-    auto last = t.last_event();
-    st.next_position = std::max<std::uint64_t>({1, t.feed_mark(), last ? *last + 1 : 0});
-    st.durable_position = st.next_position;
-    st.log_first = t.first_event().value_or(0);
+    persistence::job_store_options sopts;
+    sopts.partitions = opts.partitions;
+    sopts.idempotency_ttl_ms = opts.idempotency_ttl_ms;
+    sopts.event_log_capacity = opts.event_log_capacity;
+    sopts.clock = opts.clock;
+    st.store.emplace(std::move(sopts), txn, *st.env);
   }
   return {
     [=](append_jobs& cmd) -> caf::result<append_receipt> {
@@ -569,6 +272,7 @@ journal_actor::behavior_type journal_behavior(journal_pointer self,
       if (!self->state.queue.empty()) schedule_flush(self);
       schedule_probe(self);
     },
+    [=](feed_atom, caf::actor& feed) { self->state.opts.feed = std::move(feed); },
     [=](probe_atom) {
       auto& s = self->state;
       s.probe_scheduled = false;

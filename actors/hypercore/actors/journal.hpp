@@ -49,7 +49,9 @@ using journal_actor = caf::typed_actor<
   caf::replies_to<stats_atom>::with<std::uint64_t, std::uint64_t>,
   caf::reacts_to<flush_atom>,
   /// Retries an empty write while the store is failing (see journal_health).
-  caf::reacts_to<probe_atom>>;
+  caf::reacts_to<probe_atom>,
+  /// The feed was replaced: publish there from now on.
+  caf::reacts_to<feed_atom, caf::actor>>;
 
 /// Whether the last write transaction committed, shared by the journal (the
 /// only writer) with the engine's readiness check. Thread-safe.
@@ -96,6 +98,9 @@ struct journal_options {
   /// Transitions kept in the event log for subscribers that fell behind and
   /// for resuming streams; 0 keeps none (positions still advance).
   std::size_t event_log_capacity = 1'000'000;
+  /// Milliseconds since the epoch for the rules' "now" (idempotency TTL,
+  /// replays, session liveness); empty: the system clock.
+  std::function<std::int64_t()> clock;
   /// Test seam: when set, called inside every write transaction before it
   /// commits; a non-zero return is treated as that LMDB/errno code.
   std::function<int()> inject_write_error;

@@ -366,6 +366,19 @@ caf::result<job_status> cancel(partition_actor* self, const job_id& id) {
   return rp;
 }
 
+// What a partition asks of the feed: its own partition's new work.
+subscribe_feed feed_subscription(partition_actor* self) {
+  subscribe_feed sub;
+  sub.filter.partition = self->state.opts.index;
+  sub.filter.causes = feed_filter::bit(transition_cause::submitted)
+                      | feed_filter::bit(transition_cause::followup)
+                      | feed_filter::bit(transition_cause::replayed);
+  sub.target = caf::actor_cast<caf::actor>(self);
+  sub.capacity = 16384;
+  sub.name = "partition-" + std::to_string(self->state.opts.index);
+  return sub;
+}
+
 // Jobs up to `seq` were journaled here (scheduled_at > 0: one waits in the
 // scheduled index until then): page them in if there is room.
 void on_new_work(partition_actor* self, std::uint64_t seq, std::int64_t scheduled_at) {
@@ -374,6 +387,14 @@ void on_new_work(partition_actor* self, std::uint64_t seq, std::int64_t schedule
   if (s.queue.has_room()) page_in(self);
   else if (seq > s.cursor) s.backlog = true;
   dispatch(self);
+}
+
+// Whatever may have been missed is in the store: look at both indexes again.
+void look_again(partition_actor* self) {
+  auto& s = self->state;
+  s.scheduled_due_at = 0;
+  s.backlog = true;
+  on_new_work(self, std::numeric_limits<std::uint64_t>::max(), 0);
 }
 
 caf::behavior partition_behavior(partition_actor* self, partition_links links,
@@ -385,15 +406,7 @@ caf::behavior partition_behavior(partition_actor* self, partition_links links,
   // New work is announced by the feed; subscribe before the first page-in,
   // so nothing committed in between is missed. Recovery is the ordinary
   // pager starting at seq 0: no full load.
-  subscribe_feed sub;
-  sub.filter.partition = opts.index;
-  sub.filter.causes = feed_filter::bit(transition_cause::submitted)
-                      | feed_filter::bit(transition_cause::followup)
-                      | feed_filter::bit(transition_cause::replayed);
-  sub.target = caf::actor_cast<caf::actor>(self);
-  sub.capacity = 16384;
-  sub.name = "partition-" + std::to_string(opts.index);
-  self->request(st.links.feed, caf::infinite, std::move(sub))
+  self->request(st.links.feed, caf::infinite, feed_subscription(self))
     .await([=](std::uint64_t) { on_new_work(self, 1, 0); },
            [=](caf::error& err) {
              spdlog::error("partition {}: cannot subscribe to the feed: {}", opts.index,
@@ -413,12 +426,17 @@ caf::behavior partition_behavior(partition_actor* self, partition_links links,
       self->send(s.links.feed, ack_atom::value, static_cast<std::uint64_t>(batch.transitions.size()));
       on_new_work(self, top, 0);
     },
-    [=](feed_gap&) {
-      // Whatever was missed is in the store: look at both indexes again.
-      auto& s = self->state;
-      s.scheduled_due_at = 0;
-      s.backlog = true;
-      on_new_work(self, std::numeric_limits<std::uint64_t>::max(), 0);
+    [=](feed_gap&) { look_again(self); },
+    [=](feed_atom, feed_actor& feed) {
+      // The feed was replaced: subscribe there, then look at the store for
+      // whatever was published to the old one.
+      self->state.links.feed = std::move(feed);
+      self->request(self->state.links.feed, caf::infinite, feed_subscription(self))
+        .then([=](std::uint64_t) { look_again(self); },
+              [=](caf::error& err) {
+                spdlog::error("partition {}: cannot subscribe to the new feed: {}",
+                              self->state.opts.index, message_of(err));
+              });
     },
     [=](work_atom, std::uint64_t seq, std::int64_t scheduled_at) {
       on_new_work(self, seq, scheduled_at);

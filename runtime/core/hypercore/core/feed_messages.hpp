@@ -24,6 +24,8 @@ using subscribe_atom = caf::atom_constant<caf::atom("subscribe")>;
 using unsub_atom = caf::atom_constant<caf::atom("unsub")>;
 using ack_atom = caf::atom_constant<caf::atom("ack")>;
 using catchup_atom = caf::atom_constant<caf::atom("catchup")>;
+/// (feed_atom, feed handle): the feed was replaced; publish or subscribe there.
+using feed_atom = caf::atom_constant<caf::atom("feed")>;
 
 /// What wrote a transition. Values are stored in the event log: never renumber.
 enum class transition_cause : std::uint8_t {
