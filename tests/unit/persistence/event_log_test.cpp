@@ -5,7 +5,7 @@
 
 #include "hypercore/persistence/event_codec.hpp"
 #include "hypercore/persistence/job_tables.hpp"
-#include "test_support.hpp"
+#include "store_support.hpp"
 
 using namespace hypercore;
 using namespace hypercore::persistence;
@@ -36,28 +36,7 @@ transition sample_transition() {
   return t;
 }
 
-struct log_fixture {
-  test::temp_dir dir;
-  std::shared_ptr<lmdb_env> env;
-
-  log_fixture() {
-    env_options opts;
-    opts.dir = dir.str();
-    opts.partitions = 4;
-    auto opened = lmdb_env::open(opts);
-    REQUIRE(opened);
-    env = *opened;
-  }
-
-  template <class F>
-  void write(F&& f) {
-    MDB_txn* txn = nullptr;
-    REQUIRE(mdb_txn_begin(env->raw(), nullptr, 0, &txn) == 0);
-    job_tables t{*env, txn};
-    f(t);
-    REQUIRE(mdb_txn_commit(txn) == 0);
-  }
-
+struct log_fixture : test::store_fixture {
   std::vector<std::uint64_t> positions(std::uint64_t from, std::uint64_t to) {
     read_txn txn{*env};
     job_tables t{*env, txn.get()};

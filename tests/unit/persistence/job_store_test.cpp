@@ -5,26 +5,18 @@
 #include <catch2/catch.hpp>
 
 #include "hypercore/persistence/job_store.hpp"
-#include "test_support.hpp"
+#include "store_support.hpp"
 
 using namespace hypercore;
 using namespace hypercore::persistence;
 
 namespace {
 
-struct store_fixture {
-  test::temp_dir dir;
-  std::shared_ptr<lmdb_env> env;
+struct rules_fixture : test::store_fixture {
   std::int64_t clock = 1'000'000;
   std::optional<job_store> store;
 
-  store_fixture() {
-    env_options opts;
-    opts.dir = dir.str();
-    opts.partitions = 2;
-    auto opened = lmdb_env::open(opts);
-    REQUIRE(opened);
-    env = *opened;
+  rules_fixture() : test::store_fixture(2) {
     job_store_options sopts;
     sopts.partitions = 2;
     sopts.idempotency_ttl_ms = 10'000;
@@ -73,7 +65,7 @@ job new_job(std::string key = {}, std::string idem = {}) {
 
 TEST_CASE("a job's life reports one transition per change, with dense positions",
           "[unit][persistence][job_store]") {
-  store_fixture f;
+  rules_fixture f;
   auto j = new_job();
   auto [submitted, t1] = f.run(append_jobs{{j}});
   REQUIRE_FALSE(submitted.err);
@@ -108,7 +100,7 @@ TEST_CASE("a job's life reports one transition per change, with dense positions"
 }
 
 TEST_CASE("a transaction that did not commit hands out nothing", "[unit][persistence][job_store]") {
-  store_fixture f;
+  rules_fixture f;
   auto first = new_job();
   auto [refused, none] = f.run(append_jobs{{first}}, false);
   CHECK(none.empty());
@@ -122,7 +114,7 @@ TEST_CASE("a transaction that did not commit hands out nothing", "[unit][persist
 
 TEST_CASE("an idempotency key matches until its TTL on the injected clock",
           "[unit][persistence][job_store]") {
-  store_fixture f;
+  rules_fixture f;
   auto original = new_job("", "key-1");
   auto [first, t1] = f.run(append_jobs{{original}});
   REQUIRE_FALSE(first.err);
@@ -146,7 +138,7 @@ TEST_CASE("an idempotency key matches until its TTL on the injected clock",
 }
 
 TEST_CASE("a session is live until its expiry on the injected clock", "[unit][persistence][job_store]") {
-  store_fixture f;
+  rules_fixture f;
   auto [created, t1] = f.run(put_session{"s-1", R"({"n":1})", f.clock + 5'000, false, false});
   REQUIRE_FALSE(created.err);
   CHECK(created.session.expires_at_ms == f.clock + 5'000);

@@ -6,10 +6,11 @@
 #include "hypercore/core/routing.hpp"
 #include "hypercore/persistence/codec.hpp"
 #include "hypercore/persistence/job_tables.hpp"
-#include "test_support.hpp"
+#include "store_support.hpp"
 
 using namespace hypercore;
 using namespace hypercore::persistence;
+using hypercore::test::store_fixture;
 
 namespace {
 
@@ -26,28 +27,6 @@ job sample(std::uint16_t partition, std::uint64_t seq, std::string key = {}) {
   return j;
 }
 
-struct store_fixture {
-  test::temp_dir dir;
-  std::shared_ptr<lmdb_env> env;
-
-  store_fixture() {
-    env_options opts;
-    opts.dir = dir.str();
-    opts.partitions = 4;
-    auto opened = lmdb_env::open(opts);
-    REQUIRE(opened);
-    env = *opened;
-  }
-
-  template <class F>
-  void write(F&& f) {
-    MDB_txn* txn = nullptr;
-    REQUIRE(mdb_txn_begin(env->raw(), nullptr, 0, &txn) == 0);
-    job_tables t{*env, txn};
-    f(t);
-    REQUIRE(mdb_txn_commit(txn) == 0);
-  }
-};
 
 } // namespace
 
