@@ -6,6 +6,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <future>
 #include <iostream>
 #include <thread>
 
@@ -109,24 +110,30 @@ int serve(const std::string& data_dir, const std::string& listen, std::uint16_t 
   auto until = std::chrono::steady_clock::now() + deadline;
   // httplib keeps an idle keep-alive connection's thread for up to its
   // keep-alive timeout after stop(): stop it beside the engine, not before.
-  std::thread http_stop{[&api] { api.stop(); }};
+  std::promise<void> api_done;
+  auto api_stopped = api_done.get_future();
+  std::thread http_stop{[&api, &api_done] {
+    api.stop();
+    api_done.set_value();
+  }};
   // Running attempts get most of the deadline; the journal's last commit and
   // closing the store need the rest. An agent that ignores its stop request
   // keeps its thread (and the actor system) alive past that.
-  std::atomic<bool> engine_stopped{false};
+  std::promise<void> engine_done;
+  auto engine_stopped = engine_done.get_future();
   std::thread engine_stop{[&] {
     eng.shutdown(std::max(std::chrono::milliseconds(0), deadline * 8 / 10));
-    engine_stopped = true;
+    engine_done.set_value();
   }};
   // Every acknowledged job is durable once the journal's last commit
   // returned, and LMDB needs no clean close to stay consistent: what may be
   // left at the deadline are HTTP threads finishing their last write and
-  // agents that ignore their stop request. Wait for them only until then.
-  while (std::chrono::steady_clock::now() < until && !(engine_stopped && api.stopped()))
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  if (!engine_stopped || !api.stopped()) {
+  // agents that ignore their stop request. Wait for both, only until then.
+  bool engine_ok = engine_stopped.wait_until(until) == std::future_status::ready;
+  bool api_ok = api_stopped.wait_until(until) == std::future_status::ready;
+  if (!engine_ok || !api_ok) {
     spdlog::warn("hypercore: {} still busy at the shutdown deadline; exiting without waiting",
-                 engine_stopped ? "HTTP connections" : "agents");
+                 engine_ok ? "HTTP connections" : "agents");
     spdlog::shutdown();
     std::fflush(nullptr);
     std::_Exit(0);

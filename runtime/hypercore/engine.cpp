@@ -76,6 +76,19 @@ struct engine::impl {
   /// expects next (where a resubscription after a feed restart resumes).
   subscription on_transition_sub;
   std::atomic<std::uint64_t> on_transition_next{1};
+  /// Bumped (and announced) each time the feed is replaced or shutdown
+  /// begins: a wait() whose feed died sleeps on this, not on a timer.
+  std::mutex feed_mutex;
+  std::condition_variable feed_changed;
+  std::uint64_t feed_generation = 0;
+
+  void announce_feed_change() {
+    {
+      std::lock_guard<std::mutex> guard{feed_mutex};
+      ++feed_generation;
+    }
+    feed_changed.notify_all();
+  }
   std::vector<caf::actor> partitions;
   janitor_actor janitor;
   session_store_actor sessions;
@@ -311,6 +324,7 @@ caf::actor engine::impl::replace(const std::string& name) {
     caf::anon_send(j, feed_atom::value, caf::actor_cast<caf::actor>(fresh));
     for (auto& p : told) caf::anon_send(p, feed_atom::value, fresh);
     if (cfg.on_transition) relisten_on_transition();
+    announce_feed_change();
     spdlog::warn("hypercore: feed replaced");
     return caf::actor_cast<caf::actor>(fresh);
   }
@@ -600,9 +614,20 @@ caf::expected<job_view> engine::wait(const job_id& id, std::chrono::milliseconds
   // until the supervisor has put the new one in place.
   auto subscribe = [&]() -> caf::expected<subscription> {
     for (;;) {
+      std::uint64_t generation = 0;
+      {
+        std::lock_guard<std::mutex> guard{m.feed_mutex};
+        generation = m.feed_generation;
+      }
       auto sub = m.subscribe(terminal, hooks(), how, "wait");
-      if (sub || m.stopping || std::chrono::steady_clock::now() >= until) return sub;
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      if (sub || m.stopping) return sub;
+      // Refused by a feed that is gone: wait for its replacement (or the
+      // shutdown), which replace() announces, then subscribe there.
+      std::unique_lock<std::mutex> lock{m.feed_mutex};
+      if (!m.feed_changed.wait_until(lock, until, [&] {
+            return m.feed_generation != generation || m.stopping;
+          }))
+        return sub;
     }
   };
   // Subscribed first, then read: a transition committed in between is in
@@ -868,6 +893,7 @@ void engine::shutdown(std::chrono::milliseconds deadline) {
   // One caller does the work; the others return at once (the engine is
   // then stopping, and calls made meanwhile fail with shutting_down).
   if (!m.running || m.stopping.exchange(true)) return;
+  m.announce_feed_change(); // a wait() between feeds gives up now
   auto until = std::chrono::steady_clock::now() + deadline;
   std::vector<caf::actor> parts;
   {
@@ -900,6 +926,10 @@ void engine::shutdown(std::chrono::milliseconds deadline) {
                        executing);
         break;
       }
+      // A deliberate bounded poll, only while shutting down: a worker
+      // handing back its attempt is not a durable transition (a late or
+      // refused result commits nothing), so the feed cannot announce it;
+      // the pools' count is the fact, asked every 5 ms until the deadline.
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
     for (auto& [kind, pool] : m.pools) self->send(pool, halt_atom::value);
