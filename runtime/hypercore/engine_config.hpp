@@ -54,6 +54,11 @@ struct engine_config {
   /// transaction before commit; a non-zero errno/LMDB code fails the batch
   /// as that error (ENOSPC: storage_full; EIO: storage_unavailable).
   std::function<int()> inject_write_error;
+  /// Wall-clock milliseconds for every decision that depends on the time
+  /// (retry run_at, delays, session TTLs, retention, idempotency windows,
+  /// restart intensity); empty: the system clock. Tests pass a
+  /// manual_clock (core/clock.hpp) and move time instead of sleeping.
+  std::function<std::int64_t()> clock;
 };
 
 } // namespace hypercore

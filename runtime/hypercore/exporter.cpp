@@ -5,7 +5,7 @@
 
 #include "hypercore/core/errc.hpp"
 #include "hypercore/job_json.hpp"
-#include "hypercore/persistence/job_tables.hpp"
+#include "hypercore/persistence/store_call.hpp"
 
 namespace hypercore {
 
@@ -20,9 +20,7 @@ caf::expected<std::uint64_t> export_jobs(const std::string& data_dir, std::ostre
   auto env = persistence::lmdb_env::open(opts);
   if (!env) return env.error();
   std::uint64_t written = 0;
-  try {
-    persistence::read_txn txn{**env};
-    persistence::job_tables t{**env, txn.get()};
+  auto read = persistence::read_tables(**env, [&](persistence::job_tables& t) {
     t.scan_jobs([&](const job& j) {
       std::optional<std::string> output;
       if (j.status == job_status::succeeded) output = t.get_result(j.id);
@@ -30,9 +28,8 @@ caf::expected<std::uint64_t> export_jobs(const std::string& data_dir, std::ostre
       ++written;
       return static_cast<bool>(out);
     });
-  } catch (const std::exception& e) {
-    return make_error(errc::storage_failure, e.what());
-  }
+  });
+  if (read) return read;
   return written;
 }
 

@@ -3,6 +3,7 @@
 // cancel, idempotency, sessions, bad input and bad data directories.
 #include <fstream>
 
+#include "hypercore/core/clock.hpp"
 #include "hypercore/persistence/lmdb_env.hpp"
 #include "test_support.hpp"
 
@@ -250,16 +251,26 @@ TEST_CASE("a full map grows instead of failing", "[integration][storage]") {
   CHECK(f.wait_terminal(ids->back()).record.status == job_status::succeeded);
 }
 
-TEST_CASE("terminal jobs are removed after their retention", "[integration][retention]") {
-  engine_fixture f{4, [](engine_config& c) { c.retention = std::chrono::milliseconds(1); }};
+TEST_CASE("terminal jobs are removed after their retention, not before", "[integration][retention]") {
+  auto clock = std::make_shared<manual_clock>();
+  engine_fixture f{4, [clock](engine_config& c) {
+                     c.retention = std::chrono::hours(1);
+                     c.clock = manual_clock::reader(clock);
+                   }};
   auto id = f.submit(spec("echo"));
   f.wait_terminal(id);
-  std::this_thread::sleep_for(std::chrono::milliseconds(5));
 
+  clock->advance(std::chrono::minutes(59));
+  auto kept = f.eng->purge_expired();
+  bool kept_readable = static_cast<bool>(f.eng->get(id));
+  clock->advance(std::chrono::minutes(1) + std::chrono::milliseconds(1));
   auto removed = f.eng->purge_expired();
 
+  REQUIRE(kept);
+  CHECK(*kept == 0);
+  CHECK(kept_readable);
   REQUIRE(removed);
-  CHECK(*removed >= 1);
+  CHECK(*removed == 1);
   auto gone = f.eng->get(id);
   REQUIRE_FALSE(gone);
   CHECK(code_of(gone.error()) == errc::not_found);

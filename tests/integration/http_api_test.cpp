@@ -3,6 +3,7 @@
 #include <functional>
 #include <thread>
 
+#include "hypercore/core/clock.hpp"
 #include "hypercore/http/gateway.hpp"
 #include "http_client.hpp"
 #include "test_support.hpp"
@@ -17,7 +18,8 @@ struct server_fixture : engine_fixture {
   std::unique_ptr<http::gateway> api;
   int port = 0;
 
-  explicit server_fixture(std::string token = {}) {
+  explicit server_fixture(std::string token = {}, std::function<void(engine_config&)> tweak = {})
+    : engine_fixture(4, std::move(tweak)) {
     http::gateway_options opts;
     opts.port = 0;
     opts.auth_token = std::move(token);
@@ -32,6 +34,15 @@ struct server_fixture : engine_fixture {
     return http_call(port, "POST", path, body.dump(), headers);
   }
   http_reply get(const std::string& path) { return http_call(port, "GET", path); }
+};
+
+// A server whose engine reads a manual clock: tests of TTLs move time.
+struct manual_time {
+  std::shared_ptr<manual_clock> clock = std::make_shared<manual_clock>();
+};
+struct manual_time_server_fixture : manual_time, server_fixture {
+  manual_time_server_fixture()
+    : server_fixture({}, [c = clock](engine_config& cfg) { cfg.clock = manual_clock::reader(c); }) {}
 };
 
 } // namespace
@@ -414,7 +425,7 @@ TEST_CASE("a kind over its rate gets 429 with Retry-After and X-RateLimit header
   CHECK(other_kind.status == 202);
 }
 
-TEST_CASE_METHOD(server_fixture, "sessions are created, read, extended, used by jobs, expire and are deleted",
+TEST_CASE_METHOD(manual_time_server_fixture, "sessions are created, read, extended, used by jobs, expire and are deleted",
                  "[integration][http][session]") {
   auto created = post("/v1/sessions", {{"data", {{"user", "ada"}}}, {"ttl_s", 60}});
   REQUIRE(created.status == 201);
@@ -444,8 +455,10 @@ TEST_CASE_METHOD(server_fixture, "sessions are created, read, extended, used by 
   }
   SECTION("an expired session is gone for every read and is swept") {
     auto short_lived = post("/v1/sessions", {{"ttl_s", 1}}).json()["session_id"].get<std::string>();
-    std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+    auto live = get("/v1/sessions/" + short_lived).status;
+    clock->advance(std::chrono::milliseconds(1001));
 
+    CHECK(live == 200);
     CHECK(get("/v1/sessions/" + short_lived).status == 404);
     CHECK(post("/v1/jobs", {{"kind", "echo"}}, {{"X-Session-Id", short_lived}}).status == 401);
     auto swept = eng->sweep_sessions();

@@ -5,7 +5,7 @@
 #include <unordered_map>
 
 #include <caf/actor_system.hpp>
-#include <caf/event_based_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
 #include <caf/exit_reason.hpp>
 #include <caf/stateful_actor.hpp>
 #include <spdlog/spdlog.h>
@@ -20,7 +20,7 @@ namespace hypercore {
 namespace {
 
 struct worker_slot {
-  caf::actor handle;
+  agent_worker_actor handle;
   std::shared_ptr<std::atomic<bool>> stop;
 };
 
@@ -60,9 +60,11 @@ struct pool_state {
   journal_actor journal;
   /// Shutdown began: no attempt starts any more.
   bool draining = false;
+  /// Wall-clock time for journaled starts and the restart intensity.
+  clock_fn clock;
 };
 
-using pool_actor = caf::stateful_actor<pool_state>;
+using pool_actor = agent_pool_actor::stateful_base<pool_state>;
 
 
 void pump(pool_actor* self);
@@ -70,7 +72,7 @@ void pump(pool_actor* self);
 void start_worker(pool_actor* self) {
   auto& st = self->state;
   auto stop = std::make_shared<std::atomic<bool>>(false);
-  auto w = spawn_agent_worker(self->system(), st.catalog, st.kind, st.limits, stop);
+  auto w = spawn_agent_worker(self->system(), st.catalog, st.kind, st.limits, stop, st.clock);
   // The worker dies with the pool: no orphan threads after shutdown.
   self->link_to(w);
   ++st.alive;
@@ -85,7 +87,7 @@ void replace_worker(pool_actor* self, bool crashed) {
   --st.alive;
   if (crashed) {
     ++st.restarts;
-    auto pause = st.limiter.on_crash(now_ms());
+    auto pause = st.limiter.on_crash(st.clock());
     if (pause > 0) {
       spdlog::error("agent kind '{}' crashed more than 10 times in 5 s: pausing restarts "
                     "for {} ms",
@@ -163,7 +165,7 @@ void pump(pool_actor* self) {
     arm_sweep(self);
     // Journaled without waiting (group-committed): the attempt count survives
     // a crash, and "running" means an agent holds the attempt.
-    if (st.journal) self->send(st.journal, record_start{id, attempt, now_ms()});
+    if (st.journal) self->send(st.journal, record_start{id, attempt, st.clock()});
     self->request(w.handle, caf::infinite, std::move(item.cmd))
       .then(
         [=](job_finished& f) {
@@ -190,9 +192,11 @@ void pump(pool_actor* self) {
   }
 }
 
-caf::behavior pool_behavior(pool_actor* self, catalog_ptr catalog, std::string kind,
-                            admission_limits limits, journal_actor journal) {
+agent_pool_actor::behavior_type pool_behavior(pool_actor* self, catalog_ptr catalog,
+                                              std::string kind, admission_limits limits,
+                                              journal_actor journal, clock_fn clock) {
   auto& st = self->state;
+  st.clock = clock_or_system(clock);
   st.journal = std::move(journal);
   st.catalog = std::move(catalog);
   st.kind = std::move(kind);
@@ -240,19 +244,19 @@ caf::behavior pool_behavior(pool_actor* self, catalog_ptr catalog, std::string k
     [=](journal_atom, journal_actor& j) { self->state.journal = std::move(j); },
     [=](stats_atom) {
       auto& s = self->state;
-      return caf::make_message(static_cast<std::uint64_t>(s.alive),
-                               static_cast<std::uint64_t>(s.queue.size()), s.restarts,
-                               static_cast<std::uint64_t>(s.in_flight.size()));
+      return pool_stats{static_cast<std::uint64_t>(s.alive),
+                        static_cast<std::uint64_t>(s.queue.size()), s.restarts,
+                        static_cast<std::uint64_t>(s.in_flight.size())};
     },
   };
 }
 
 } // namespace
 
-caf::actor spawn_agent_pool(caf::actor_system& sys, catalog_ptr catalog, std::string kind,
-                            admission_limits limits, journal_actor journal) {
+agent_pool_actor spawn_agent_pool(caf::actor_system& sys, catalog_ptr catalog, std::string kind,
+                                  admission_limits limits, journal_actor journal, clock_fn clock) {
   return sys.spawn(pool_behavior, std::move(catalog), std::move(kind), limits,
-                   std::move(journal));
+                   std::move(journal), std::move(clock));
 }
 
 } // namespace hypercore

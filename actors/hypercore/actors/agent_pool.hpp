@@ -15,25 +15,40 @@
 //   timed out after N ms"), its worker is
 //   told to stop and replaced, and the late result is dropped.
 
-#include <caf/actor.hpp>
 #include <caf/fwd.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
 
-#include "hypercore/actors/admission.hpp"
+#include "hypercore/actors/agent_worker.hpp"
 #include "hypercore/actors/journal.hpp"
-#include "hypercore/actors/kind_catalog.hpp"
+#include "hypercore/core/admission.hpp"
+#include "hypercore/core/clock.hpp"
+#include "hypercore/core/kind_catalog.hpp"
 #include "hypercore/core/messages.hpp"
 
 namespace hypercore {
 
-/// Handlers besides run_job:
-///  (drain_atom)                    -> no attempt starts any more; queued ones are answered
-///                                     with a retryable "shutting down" failure
-///  (halt_atom)                     -> asks running attempts to stop (agent_context::stop_requested)
-///  (journal_atom, journal_actor)   -> the journal was restarted: send starts there
-///  (stats_atom)                    -> (workers alive, queued attempts, restarts, running attempts)
+using agent_pool_actor = caf::typed_actor<
+  /// One attempt, answered with its outcome when a worker has run it (or
+  /// with a retryable failure: crashed, timed out, shutting down).
+  caf::replies_to<run_job>::with<job_finished>,
+  /// From itself: start a worker after a restart pause.
+  caf::reacts_to<respawn_atom>,
+  /// From itself: end the attempts that ran past the kind's timeout.
+  caf::reacts_to<sweep_atom>,
+  /// No attempt starts any more; queued ones are answered with a retryable
+  /// "shutting down" failure.
+  caf::reacts_to<drain_atom>,
+  /// Asks running attempts to stop (agent_context::stop_requested).
+  caf::reacts_to<halt_atom>,
+  /// The journal was replaced: send starts there.
+  caf::reacts_to<journal_atom, journal_actor>,
+  caf::replies_to<stats_atom>::with<pool_stats>>;
+
 /// `journal` may be a null handle (tests): starts are then not journaled.
-caf::actor spawn_agent_pool(caf::actor_system& sys, catalog_ptr catalog,
-                            std::string kind, admission_limits limits,
-                            journal_actor journal = {});
+/// `clock` stamps journaled starts and paces restarts; empty: the system clock.
+agent_pool_actor spawn_agent_pool(caf::actor_system& sys, catalog_ptr catalog,
+                                  std::string kind, admission_limits limits,
+                                  journal_actor journal = {}, clock_fn clock = {});
 
 } // namespace hypercore

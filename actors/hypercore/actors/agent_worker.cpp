@@ -2,6 +2,7 @@
 #include "hypercore/actors/agent_worker.hpp"
 
 #include <caf/actor_system.hpp>
+#include <caf/typed_event_based_actor.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/spawn_options.hpp>
 #include <spdlog/spdlog.h>
@@ -27,7 +28,8 @@ job_finished failed(const job& j, std::string message, bool retryable) {
 // Runs the agent; every exception is a crash reported as an error value.
 caf::expected<job_finished> run_attempt(agent& a, const kind_catalog& catalog,
                                         const admission_limits& limits, run_job& cmd,
-                                        std::shared_ptr<std::atomic<bool>> stop) {
+                                        std::shared_ptr<std::atomic<bool>> stop,
+                                        const clock_fn& now) {
   const auto& j = cmd.j;
   auto params = parse_params(j.params, limits);
   if (!params) return failed(j, message_of(params.error()), false);
@@ -67,7 +69,7 @@ caf::expected<job_finished> run_attempt(agent& a, const kind_catalog& catalog,
                   false);
   // Refuse bad follow-ups now, while the error can still name this job.
   for (auto& spec : ctx.emitted()) {
-    auto admitted = admit(spec, catalog, limits, &j, now_ms());
+    auto admitted = admit(spec, catalog, limits, &j, now());
     if (!admitted)
       return failed(j, "follow-up '" + quote_for_message(spec.kind) + "' refused: "
                          + message_of(admitted.error()),
@@ -92,16 +94,18 @@ caf::expected<job_finished> run_attempt(agent& a, const kind_catalog& catalog,
 
 } // namespace
 
-caf::actor spawn_agent_worker(caf::actor_system& sys, catalog_ptr catalog,
-                              std::string kind, admission_limits limits,
-                              std::shared_ptr<std::atomic<bool>> stop) {
-  auto behavior = [catalog, kind, limits, stop](caf::event_based_actor* self) -> caf::behavior {
+agent_worker_actor spawn_agent_worker(caf::actor_system& sys, catalog_ptr catalog,
+                                      std::string kind, admission_limits limits,
+                                      std::shared_ptr<std::atomic<bool>> stop, clock_fn clock) {
+  auto now = clock_or_system(clock);
+  auto behavior = [catalog, kind, limits, stop,
+                   now](agent_worker_actor::pointer self) -> agent_worker_actor::behavior_type {
     const auto* entry = catalog->find(kind);
     std::shared_ptr<agent> instance{entry != nullptr ? entry->factory() : nullptr};
     return {
       [=](run_job& cmd) -> caf::result<job_finished> {
         if (!instance) return make_error(errc::unknown_kind, "no factory for " + kind);
-        auto out = run_attempt(*instance, *catalog, limits, cmd, stop);
+        auto out = run_attempt(*instance, *catalog, limits, cmd, stop, now);
         if (!out) {
           // A throwing agent may have left its instance in any state: end
           // this worker; the supervisor starts a fresh one.

@@ -8,7 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "hypercore/persistence/event_codec.hpp"
-#include "hypercore/persistence/job_tables.hpp"
+#include "hypercore/persistence/store_call.hpp"
 
 namespace hypercore {
 
@@ -36,9 +36,7 @@ struct subscriber_state {
     std::vector<transition> found;
     auto expected = catch_from;
     std::size_t visited = 0;
-    try {
-      persistence::read_txn txn{*env};
-      persistence::job_tables t{*env, txn.get()};
+    auto read = persistence::read_tables(*env, [&](persistence::job_tables& t) {
       t.scan_events(catch_from, catch_to, [&](std::uint64_t position, std::string_view bytes) {
         if (position > expected) gate->lost(expected, position);
         expected = position + 1;
@@ -50,9 +48,8 @@ struct subscriber_state {
         }
         return ++visited < opts.catchup_chunk;
       });
-    } catch (const std::exception& e) {
-      spdlog::error("feed: reading the event log failed: {}", e.what());
-    }
+    });
+    if (read) spdlog::error("feed: reading the event log failed: {}", message_of(read));
     // Nothing (more) in range: the log does not hold it.
     if (visited == 0) {
       gate->lost(expected, catch_to);

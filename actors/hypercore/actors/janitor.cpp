@@ -7,42 +7,39 @@
 
 #include "hypercore/core/clock.hpp"
 #include "hypercore/core/errc.hpp"
-#include "hypercore/persistence/job_tables.hpp"
+#include "hypercore/persistence/store_call.hpp"
 
 namespace hypercore {
 
 namespace {
 
 // Collects up to opts.batch ids of jobs whose retention ran out.
-std::vector<job_id> expired_ids(persistence::lmdb_env& env, std::int64_t cutoff,
-                                std::size_t batch) {
-  std::vector<job_id> ids;
-  persistence::read_txn txn{env};
-  persistence::job_tables t{env, txn.get()};
-  t.scan_expired(cutoff, [&](const job_id& id) {
-    ids.push_back(id);
-    return ids.size() < batch;
+caf::expected<std::vector<job_id>> expired_ids(persistence::lmdb_env& env, std::int64_t cutoff,
+                                               std::size_t batch) {
+  return persistence::read_tables(env, [&](persistence::job_tables& t) {
+    std::vector<job_id> ids;
+    t.scan_expired(cutoff, [&](const job_id& id) {
+      ids.push_back(id);
+      return ids.size() < batch;
+    });
+    return ids;
   });
-  return ids;
 }
 
 } // namespace
 
 janitor_actor spawn_janitor(caf::actor_system& sys, journal_actor journal,
                             std::shared_ptr<persistence::lmdb_env> env, janitor_options opts) {
+  auto clock = clock_or_system(opts.clock);
   return sys.spawn([=](janitor_actor::pointer self) -> janitor_actor::behavior_type {
     self->delayed_send(self, opts.interval, tick_atom::value);
     return {
       [=](sweep_atom) -> caf::result<std::uint64_t> {
-        auto cutoff = now_ms() - opts.retention.count();
-        std::vector<job_id> ids;
-        try {
-          ids = expired_ids(*env, cutoff, opts.batch);
-        } catch (const std::exception& e) {
-          return make_error(errc::storage_failure, e.what());
-        }
-        if (ids.empty()) return std::uint64_t{0};
-        return self->delegate(journal, purge_jobs{std::move(ids), cutoff});
+        auto cutoff = clock() - opts.retention.count();
+        auto ids = expired_ids(*env, cutoff, opts.batch);
+        if (!ids) return ids.error();
+        if (ids->empty()) return std::uint64_t{0};
+        return self->delegate(journal, purge_jobs{std::move(*ids), cutoff});
       },
       [=](tick_atom) {
         self->request(caf::actor_cast<janitor_actor>(self), caf::infinite, sweep_atom::value)

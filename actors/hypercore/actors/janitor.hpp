@@ -16,6 +16,7 @@
 #include <caf/typed_actor.hpp>
 
 #include "hypercore/actors/journal.hpp"
+#include "hypercore/core/clock.hpp"
 #include "hypercore/persistence/lmdb_env.hpp"
 
 namespace hypercore {
@@ -24,6 +25,8 @@ struct janitor_options {
   std::chrono::milliseconds retention{std::chrono::hours(24 * 7)};
   std::chrono::milliseconds interval{std::chrono::minutes(1)};
   std::size_t batch = 1000;
+  /// Where "now" comes from for the retention cutoff; empty: the system clock.
+  clock_fn clock;
 };
 
 using janitor_actor = caf::typed_actor<

@@ -17,6 +17,7 @@
 #include "hypercore/persistence/codec.hpp"
 #include "hypercore/persistence/job_store.hpp"
 #include "hypercore/persistence/job_tables.hpp"
+#include "hypercore/persistence/store_call.hpp"
 
 namespace hypercore {
 
@@ -68,11 +69,12 @@ struct journal_state {
     }
   }
 
-  // Writes `batch` in one transaction. Throws lmdb_failure; the caller
-  // decides between growing the map and failing the batch.
-  std::vector<command_result> write_batch(std::vector<queued_command>& batch) {
-    persistence::write_txn txn{*env};
-    std::vector<command_result> results;
+  // Writes `batch` in one transaction (inside persistence::try_write, which
+  // turns a failure into a value); the caller decides between growing the
+  // map and failing the batch.
+  void write_batch(persistence::write_txn& txn, std::vector<queued_command>& batch,
+                   std::vector<command_result>& results) {
+    results.clear();
     results.reserve(batch.size());
     store->begin();
     job_tables t{*env, txn.get()};
@@ -89,7 +91,6 @@ struct journal_state {
     // Anything thrown above aborts the transaction (write_txn's destructor).
     txn.commit();
     changes = store->committed();
-    return results;
   }
 
   // Writes the batch, growing the map on MDB_MAP_FULL; a failure comes back
@@ -100,35 +101,33 @@ struct journal_state {
     for (int tries = 0;; ++tries) {
       // A retried batch assigns its seqs and positions again from where it
       // started (job_store::begin).
-      try {
-        results = write_batch(batch);
+      auto failed = persistence::try_write(*env, [&](persistence::write_txn& txn) {
+        write_batch(txn, batch, results);
+      });
+      if (!failed) {
         if (opts.health) opts.health->mark_ok();
         return {};
-      } catch (const lmdb_failure& e) {
-        if (e.rc == MDB_MAP_FULL && tries < 16) {
-          try {
-            env->grow_map();
-            continue;
-          } catch (const lmdb_failure& grow) {
-            failure = make_error(errc::storage_full, std::string{"the store cannot grow: "} + grow.what());
-            break;
-          }
+      }
+      if (failed->rc == MDB_MAP_FULL && tries < 16) {
+        if (int rc = env->grow_map(); rc == 0) continue;
+        else {
+          failure = make_error(errc::storage_full, std::string{"the store cannot grow: "} + mdb_strerror(rc));
+          break;
         }
-        // LMDB reports a short write (a full file system) as EIO: ask the
-        // file system whether that is what happened.
-        bool full = e.rc == ENOSPC || e.rc == EDQUOT || e.rc == MDB_MAP_FULL
-                    || (e.rc == EIO && env->disk_nearly_full());
-        failure = make_error(full ? errc::storage_full : errc::storage_unavailable,
-                             std::string{full ? "the disk is full: " : "the store failed to write: "}
-                               + e.what());
-        break;
-      } catch (const std::exception& e) {
-        failure = make_error(errc::storage_unavailable, std::string{"writing failed: "} + e.what());
-        break;
-      } catch (...) {
-        failure = make_error(errc::storage_unavailable, "writing failed: unknown exception");
+      }
+      if (failed->rc == 0) {
+        failure = make_error(errc::storage_unavailable, "writing failed: " + failed->message);
         break;
       }
+      // LMDB reports a short write (a full file system) as EIO: ask the
+      // file system whether that is what happened.
+      auto rc = failed->rc;
+      bool full = rc == ENOSPC || rc == EDQUOT || rc == MDB_MAP_FULL
+                  || (rc == EIO && env->disk_nearly_full());
+      failure = make_error(full ? errc::storage_full : errc::storage_unavailable,
+                           std::string{full ? "the disk is full: " : "the store failed to write: "}
+                             + failed->message);
+      break;
     }
     if (failed_batches++ % 1000 == 0)
       spdlog::error("journal: batch of {} commands failed: {} ({} failed batches so far)",
@@ -262,10 +261,10 @@ journal_actor::behavior_type journal_behavior(journal_pointer self,
       schedule_flush(self);
       return rp;
     },
-    [=](stats_atom) -> caf::result<std::uint64_t, std::uint64_t> {
+    [=](stats_atom) {
       while (!self->state.queue.empty()) self->state.flush();
       schedule_probe(self);
-      return {self->state.commits, self->state.records};
+      return journal_stats{self->state.commits, self->state.records};
     },
     [=](flush_atom) {
       self->state.flush();

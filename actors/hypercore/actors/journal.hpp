@@ -44,9 +44,9 @@ using journal_actor = caf::typed_actor<
   caf::replies_to<purge_jobs>::with<std::uint64_t>,
   caf::replies_to<put_session>::with<session_record>,
   caf::replies_to<delete_sessions>::with<std::uint64_t>,
-  /// (commits, records) so far; answered after committing what is queued,
-  /// so its reply is also a barrier: everything sent before is durable.
-  caf::replies_to<stats_atom>::with<std::uint64_t, std::uint64_t>,
+  /// Answered after committing what is queued, so its reply is also a
+  /// barrier: everything sent before is durable.
+  caf::replies_to<stats_atom>::with<journal_stats>,
   caf::reacts_to<flush_atom>,
   /// Retries an empty write while the store is failing (see journal_health).
   caf::reacts_to<probe_atom>,

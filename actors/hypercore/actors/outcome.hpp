@@ -8,8 +8,8 @@
 
 #include <cstdint>
 
-#include "hypercore/actors/admission.hpp"
-#include "hypercore/actors/kind_catalog.hpp"
+#include "hypercore/core/admission.hpp"
+#include "hypercore/core/kind_catalog.hpp"
 #include "hypercore/core/messages.hpp"
 
 namespace hypercore {

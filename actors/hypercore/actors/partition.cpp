@@ -3,174 +3,24 @@
 
 #include <cmath>
 #include <limits>
-#include <random>
-#include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 #include <caf/actor_system.hpp>
-#include <caf/event_based_actor.hpp>
-#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
 #include <spdlog/spdlog.h>
 
 #include "hypercore/actors/outcome.hpp"
-#include "hypercore/actors/partition_queue.hpp"
-#include "hypercore/core/clock.hpp"
+#include "hypercore/actors/partition_state.hpp"
 #include "hypercore/core/errc.hpp"
-#include "hypercore/core/routing.hpp"
 #include "hypercore/core/transition.hpp"
-#include "hypercore/persistence/codec.hpp"
-#include "hypercore/persistence/job_tables.hpp"
+#include "hypercore/persistence/store_call.hpp"
 
-namespace hypercore {
-
-namespace {
+namespace hypercore::partition_detail {
 
 using persistence::job_tables;
-using persistence::read_txn;
-
-struct partition_state {
-  static inline const char* name = "hypercore.partition";
-
-  partition_links links;
-  partition_options opts;
-  partition_queue queue{1024};
-  /// Highest seq of this partition that the pager has looked at.
-  std::uint64_t cursor = 0;
-  /// True when the last page-in stopped for lack of room.
-  bool backlog = true;
-  /// Earliest run_at that may be due in the scheduled index (max: none
-  /// known). 0 at start, so recovery looks once.
-  std::int64_t scheduled_due_at = 0;
-  bool draining = false;
-  std::unordered_map<std::string, std::uint32_t> in_flight;
-  std::unordered_set<job_id, job_id_hash> cancel_requested;
-  std::unordered_set<job_id, job_id_hash> cancelling;
-  std::optional<std::int64_t> timer_at;
-  std::mt19937_64 rng{std::random_device{}()};
-  /// Outcomes whose write failed and is being retried: tries so far.
-  std::unordered_map<job_id, std::uint32_t, job_id_hash> rewrite_tries;
-  /// Job records the pager decoded since start (what recovery costs).
-  std::uint64_t records_paged = 0;
-};
-
-using partition_actor = caf::stateful_actor<partition_state>;
-
-void dispatch(partition_actor* self);
-
-// Index entries one page-in may visit: a few windows' worth.
-std::size_t page_budget(std::size_t window) { return std::max<std::size_t>(4096, window * 4); }
-
-// Loads the job that became a key's head after `after_seq` left.
-void load_next_of_key(partition_actor* self, const job& left) {
-  auto& st = self->state;
-  if (left.partition_key.empty()) return;
-  try {
-    read_txn txn{*st.links.env};
-    job_tables t{*st.links.env, txn.get()};
-    auto next = t.next_of_key(st.opts.index, stable_hash(left.partition_key), left.seq);
-    if (!next || st.queue.contains(*next)) return;
-    auto j = t.get_job(*next);
-    if (j && !is_terminal(j->status)) st.queue.add(std::move(*j), now_ms());
-  } catch (const std::exception& e) {
-    spdlog::error("partition {}: reading key chain failed: {}", st.opts.index, e.what());
-  }
-}
-
-void arm_timer(partition_actor* self, std::int64_t run_at);
-
-// Pages in unkeyed jobs whose run_at has come (delayed submits and retries
-// wait in the scheduled index, outside the window) and arms the timer for
-// the next one.
-// The scan starts at the beginning of the partition's range each time (no
-// cursor): entries are written with run_at values that can tie or trail a
-// cursor, and the due entries already held here are bounded by the window.
-void page_in_scheduled(partition_actor* self, job_tables& t, std::int64_t now,
-                       bool& stopped_full) {
-  auto& st = self->state;
-  if (st.scheduled_due_at > now) {
-    // Not due yet; but its timer may never have been armed (arm_timer keeps
-    // only the earliest pending timer), so arm it now that that one fired.
-    if (st.scheduled_due_at != std::numeric_limits<std::int64_t>::max())
-      arm_timer(self, st.scheduled_due_at);
-    return;
-  }
-  t.scan_scheduled(st.opts.index, 0, 0, now,
-                   [&](std::int64_t, std::uint64_t, const job_id& id) {
-                     if (st.queue.contains(id) || st.cancelling.count(id) != 0) return true;
-                     if (!st.queue.has_room()) {
-                       stopped_full = true;
-                       return false;
-                     }
-                     auto j = t.get_job(id);
-                     if (j && !is_terminal(j->status)) st.queue.add(std::move(*j), now);
-                     return true;
-                   });
-  if (stopped_full) return; // look again as soon as room frees up
-  auto next = t.next_scheduled(st.opts.index, now + 1, 0);
-  st.scheduled_due_at = next.value_or(std::numeric_limits<std::int64_t>::max());
-  if (next) arm_timer(self, *next);
-}
-
-void note_scheduled(partition_actor* self, std::int64_t run_at) {
-  auto& st = self->state;
-  st.scheduled_due_at = std::min(st.scheduled_due_at, run_at);
-  arm_timer(self, run_at);
-}
-
-// Pages pending jobs in, in seq order, while there is room. A page-in
-// visits at most page_budget index entries: a backlog of a million jobs on
-// busy keys is passed over in slices between other messages, not in one
-// long handler, and their records are not read (the entry names the key).
-void page_in(partition_actor* self) {
-  auto& st = self->state;
-  std::size_t visited = 0;
-  bool budget_spent = false;
-  try {
-    read_txn txn{*st.links.env};
-    job_tables t{*st.links.env, txn.get()};
-    auto now = now_ms();
-    bool stopped_full = false;
-    page_in_scheduled(self, t, now, stopped_full);
-    if (!stopped_full)
-    t.scan_pending(st.opts.index, st.cursor, [&](const persistence::pending_entry& e) {
-      if (!st.queue.has_room()) {
-        stopped_full = true;
-        return false;
-      }
-      if (++visited > page_budget(st.opts.window)) {
-        budget_spent = true;
-        return false;
-      }
-      st.cursor = e.seq;
-      if (st.queue.contains(e.id) || st.cancelling.count(e.id) != 0) return true;
-      // Not the head of its key: the key's chain brings it in later.
-      if (e.key_hash && st.queue.key_hash_busy(*e.key_hash)) return true;
-      auto j = t.get_job(e.id);
-      ++st.records_paged;
-      if (!j || is_terminal(j->status)) return true;
-      if (!j->partition_key.empty() && st.queue.key_busy(j->partition_key)) return true;
-      st.queue.add(std::move(*j), now);
-      return true;
-    });
-    st.backlog = stopped_full || budget_spent;
-  } catch (const std::exception& e) {
-    spdlog::error("partition {}: paging in failed: {}", st.opts.index, e.what());
-  }
-  // Go on with the next slice after whatever else is in the mailbox.
-  if (budget_spent) self->send(self, work_atom::value, std::uint64_t{0}, std::int64_t{0});
-}
-
-void arm_timer(partition_actor* self, std::int64_t run_at) {
-  auto& st = self->state;
-  if (st.timer_at && *st.timer_at <= run_at) return;
-  st.timer_at = run_at;
-  auto delay = std::max<std::int64_t>(0, run_at - now_ms());
-  self->delayed_send(self, std::chrono::milliseconds(delay), tick_atom::value);
-}
 
 // The journal confirmed a terminal write: release the job and its key.
-void on_terminal(partition_actor* self, const job_id& id) {
+void on_terminal(partition_self self, const job_id& id) {
   auto& st = self->state;
   st.cancel_requested.erase(id);
   auto left = st.queue.remove(id);
@@ -182,13 +32,17 @@ void on_terminal(partition_actor* self, const job_id& id) {
 
 // Pause before writing a kept outcome again: 50 ms doubling to 5 s, with
 // jitter so partitions do not retry in step.
+namespace {
+
 std::chrono::milliseconds rewrite_delay(std::uint32_t tries, double unit) {
   double base = 50.0 * std::pow(2.0, std::min<std::uint32_t>(tries - 1, 10));
   double capped = std::min(base, 5000.0);
   return std::chrono::milliseconds(static_cast<std::int64_t>(capped * (0.5 + unit / 2)));
 }
 
-void write_outcome(partition_actor* self, record_outcome cmd) {
+} // namespace
+
+void write_outcome(partition_self self, record_outcome cmd) {
   auto& st = self->state;
   auto id = cmd.id;
   auto next = cmd.next;
@@ -205,13 +59,13 @@ void write_outcome(partition_actor* self, record_outcome cmd) {
           record_outcome cancel;
           cancel.id = id;
           cancel.next = job_status::cancelled;
-          cancel.at_ms = now_ms();
+          cancel.at_ms = self->state.now();
           write_outcome(self, std::move(cancel));
           return;
         }
         if (next == job_status::retrying && j != nullptr && !j->partition_key.empty()) {
           // A keyed job keeps its key (and its slot) while it waits.
-          self->state.queue.schedule(id, run_at, now_ms());
+          self->state.queue.schedule(id, run_at, self->state.now());
           arm_timer(self, run_at);
         } else if (next == job_status::retrying) {
           // An unkeyed one waits in the scheduled index, outside the window.
@@ -246,7 +100,7 @@ void write_outcome(partition_actor* self, record_outcome cmd) {
       });
 }
 
-void on_finished(partition_actor* self, job_finished& f) {
+void on_finished(partition_self self, job_finished& f) {
   auto& st = self->state;
   auto* j = st.queue.find(f.id);
   if (j == nullptr || j->attempts != f.attempt
@@ -254,12 +108,12 @@ void on_finished(partition_actor* self, job_finished& f) {
     return; // a late result of an attempt that no longer counts
   std::uniform_real_distribution<double> unit{0.0, 1.0};
   outcome_context ctx{*st.links.catalog, st.opts.limits, st.cancel_requested.count(f.id) != 0,
-                      unit(st.rng), now_ms()};
+                      unit(st.rng), self->state.now()};
   auto cmd = decide_outcome(*j, std::move(f), ctx);
   write_outcome(self, std::move(cmd));
 }
 
-void start_attempt(partition_actor* self, job& j) {
+void start_attempt(partition_self self, job& j) {
   auto& st = self->state;
   if (j.attempts >= j.max_attempts && j.max_attempts > 0) {
     // Every allowed attempt has started, yet the job is not finished: the
@@ -269,7 +123,7 @@ void start_attempt(partition_actor* self, job& j) {
     cmd.id = j.id;
     cmd.attempt = j.attempts;
     cmd.next = job_status::dead;
-    cmd.at_ms = now_ms();
+    cmd.at_ms = self->state.now();
     cmd.error = interrupted_entry(j.attempts, cmd.at_ms);
     cmd.error.message += "; no attempts left";
     cmd.error.retryable = false;
@@ -280,20 +134,18 @@ void start_attempt(partition_actor* self, job& j) {
   // The pool journals the start when a worker takes the attempt; until then
   // the stored job still reads pending (or retrying).
   j.status = job_status::running;
-  auto now = now_ms();
+  auto now = self->state.now();
   run_job cmd;
   cmd.j = j;
   if (!j.session_id.empty()) {
-    try {
-      read_txn txn{*st.links.env};
-      job_tables t{*st.links.env, txn.get()};
-      auto stored = t.get_session(j.session_id);
-      if (stored && stored->live_at(now)) {
-        cmd.has_session = true;
-        cmd.session_data = std::move(stored->data);
-      }
-    } catch (const std::exception& e) {
-      spdlog::warn("partition {}: reading session failed: {}", st.opts.index, e.what());
+    auto stored = persistence::read_tables(
+      *st.links.env, [&](job_tables& t) { return t.get_session(j.session_id); });
+    if (!stored)
+      spdlog::warn("partition {}: reading session failed: {}", st.opts.index,
+                   message_of(stored.error()));
+    else if (*stored && (*stored)->live_at(now)) {
+      cmd.has_session = true;
+      cmd.session_data = std::move((*stored)->data);
     }
   }
   auto kind = j.kind;
@@ -321,10 +173,10 @@ void start_attempt(partition_actor* self, job& j) {
       });
 }
 
-void dispatch(partition_actor* self) {
+void dispatch(partition_self self) {
   auto& st = self->state;
   if (st.draining) return;
-  auto now = now_ms();
+  auto now = self->state.now();
   if (auto next = st.queue.promote_due(now)) arm_timer(self, *next);
   auto has_credit = [&](const std::string& kind) {
     auto pool = st.links.pools.find(kind);
@@ -336,7 +188,7 @@ void dispatch(partition_actor* self) {
   while (auto* j = st.queue.take_next(has_credit)) start_attempt(self, *j);
 }
 
-caf::result<job_status> cancel(partition_actor* self, const job_id& id) {
+caf::result<job_status> cancel(partition_self self, const job_id& id) {
   auto& st = self->state;
   auto state = st.queue.state_of(id);
   if (state == partition_queue::slot_state::running
@@ -350,7 +202,7 @@ caf::result<job_status> cancel(partition_actor* self, const job_id& id) {
   record_outcome cmd;
   cmd.id = id;
   cmd.next = job_status::cancelled;
-  cmd.at_ms = now_ms();
+  cmd.at_ms = self->state.now();
   self->request(st.links.journal, caf::infinite, std::move(cmd))
     .then(
       [=](append_receipt&) mutable {
@@ -367,7 +219,7 @@ caf::result<job_status> cancel(partition_actor* self, const job_id& id) {
 }
 
 // What a partition asks of the feed: its own partition's new work.
-subscribe_feed feed_subscription(partition_actor* self) {
+subscribe_feed feed_subscription(partition_self self) {
   subscribe_feed sub;
   sub.filter.partition = self->state.opts.index;
   sub.filter.causes = feed_filter::bit(transition_cause::submitted)
@@ -379,29 +231,12 @@ subscribe_feed feed_subscription(partition_actor* self) {
   return sub;
 }
 
-// Jobs up to `seq` were journaled here (scheduled_at > 0: one waits in the
-// scheduled index until then): page them in if there is room.
-void on_new_work(partition_actor* self, std::uint64_t seq, std::int64_t scheduled_at) {
-  auto& s = self->state;
-  if (scheduled_at > 0) note_scheduled(self, scheduled_at);
-  if (s.queue.has_room()) page_in(self);
-  else if (seq > s.cursor) s.backlog = true;
-  dispatch(self);
-}
-
-// Whatever may have been missed is in the store: look at both indexes again.
-void look_again(partition_actor* self) {
-  auto& s = self->state;
-  s.scheduled_due_at = 0;
-  s.backlog = true;
-  on_new_work(self, std::numeric_limits<std::uint64_t>::max(), 0);
-}
-
-caf::behavior partition_behavior(partition_actor* self, partition_links links,
-                                 partition_options opts) {
+partition_actor::behavior_type partition_behavior(partition_self self, partition_links links,
+                                                  partition_options opts) {
   auto& st = self->state;
   st.links = std::move(links);
-  st.opts = opts;
+  st.clock = clock_or_system(opts.clock);
+  st.opts = std::move(opts);
   st.queue = partition_queue{opts.window};
   // New work is announced by the feed; subscribe before the first page-in,
   // so nothing committed in between is missed. Recovery is the ordinary
@@ -443,7 +278,7 @@ caf::behavior partition_behavior(partition_actor* self, partition_links links,
     },
     [=](tick_atom) {
       auto& s = self->state;
-      if (s.timer_at && *s.timer_at > now_ms() + 1) {
+      if (s.timer_at && *s.timer_at > self->state.now() + 1) {
         // An earlier timer fired for a later run_at: re-arm for the rest.
         auto at = *s.timer_at;
         s.timer_at.reset();
@@ -457,7 +292,7 @@ caf::behavior partition_behavior(partition_actor* self, partition_links links,
     [=](cancel_atom, const job_id& id) { return cancel(self, id); },
     [=](drain_atom) {
       self->state.draining = true;
-      return static_cast<std::uint64_t>(self->state.queue.running_count());
+      return drain_report{static_cast<std::uint64_t>(self->state.queue.running_count())};
     },
     [=](journal_atom, journal_actor& j) { self->state.links.journal = std::move(j); },
     [=](rewrite_atom, record_outcome& cmd) {
@@ -484,11 +319,13 @@ caf::behavior partition_behavior(partition_actor* self, partition_links links,
   };
 }
 
-} // namespace
+} // namespace hypercore::partition_detail
 
-caf::actor spawn_partition(caf::actor_system& sys, partition_links links,
-                           partition_options opts) {
-  return sys.spawn(partition_behavior, std::move(links), opts);
+namespace hypercore {
+
+partition_actor spawn_partition(caf::actor_system& sys, partition_links links,
+                                partition_options opts) {
+  return sys.spawn(partition_detail::partition_behavior, std::move(links), std::move(opts));
 }
 
 } // namespace hypercore

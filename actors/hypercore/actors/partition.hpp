@@ -3,8 +3,9 @@
 
 // partition: owns the jobs whose partition index it is, and their order.
 // Receives: the feed's batches of its partition's new work (submits,
-//   follow-ups, replays) and gaps, job outcomes from the agent pools,
-//   cancel_atom, drain_atom and stats_atom.
+//   follow-ups, replays) and gaps, job outcomes from the agent pools (as
+//   replies to run_job), and the engine's cancels, drains and stats
+//   (partition_actor is the contract).
 // Persists: nothing itself; every transition goes to the journal, and a job
 //   leaves memory only after the journal confirmed its terminal write.
 // Fails: it holds no state the store lacks. After a crash, a new partition
@@ -19,13 +20,16 @@
 #include <memory>
 #include <string>
 
-#include <caf/actor.hpp>
 #include <caf/fwd.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
 
-#include "hypercore/actors/admission.hpp"
+#include "hypercore/actors/agent_pool.hpp"
 #include "hypercore/actors/feed.hpp"
 #include "hypercore/actors/journal.hpp"
-#include "hypercore/actors/kind_catalog.hpp"
+#include "hypercore/core/admission.hpp"
+#include "hypercore/core/clock.hpp"
+#include "hypercore/core/kind_catalog.hpp"
 #include "hypercore/persistence/lmdb_env.hpp"
 
 namespace hypercore {
@@ -35,7 +39,33 @@ struct partition_options {
   /// Jobs held in memory at most (see partition_queue).
   std::size_t window = 1024;
   admission_limits limits;
+  /// Where "now" comes from (run_at of retries, due scheduled jobs, the
+  /// session liveness check); empty: the system clock.
+  clock_fn clock;
 };
+
+using partition_actor = caf::typed_actor<
+  /// The feed's batches of this partition's new work (submits, follow-ups,
+  /// replays), and its gaps: page the new work in (a gap: look again).
+  caf::reacts_to<feed_batch>,
+  caf::reacts_to<feed_gap>,
+  /// The feed was replaced: subscribe to the new one and look again.
+  caf::reacts_to<feed_atom, feed_actor>,
+  /// From itself: page in jobs up to at least seq; at > 0 is the run_at of
+  /// a job put in the scheduled index.
+  caf::reacts_to<work_atom, std::uint64_t, std::int64_t>,
+  /// From itself: a timer for a scheduled job or a retry fired.
+  caf::reacts_to<tick_atom>,
+  /// The job's status after the cancel: cancelled, or running (it ends
+  /// cancelled when its agent returns).
+  caf::replies_to<cancel_atom, job_id>::with<job_status>,
+  /// No new attempts start; the reply counts the ones still running.
+  caf::replies_to<drain_atom>::with<drain_report>,
+  /// The journal was replaced: write there from now on.
+  caf::reacts_to<journal_atom, journal_actor>,
+  /// From itself: write an outcome whose write failed again.
+  caf::reacts_to<rewrite_atom, record_outcome>,
+  caf::replies_to<stats_atom>::with<partition_stats>>;
 
 /// Wiring a partition needs. Partitions do not know each other: follow-ups
 /// reach their partitions through the feed.
@@ -43,19 +73,13 @@ struct partition_links {
   journal_actor journal;
   /// The partition learns of new work here (it subscribes at start).
   feed_actor feed;
-  std::map<std::string, caf::actor> pools;
+  std::map<std::string, agent_pool_actor> pools;
   std::shared_ptr<persistence::lmdb_env> env;
   catalog_ptr catalog;
 };
 
-/// Handlers:
-///  (feed_batch), (feed_gap)           -> page in the new work (a gap: look again from the cursor)
-///  (work_atom, uint64 seq, int64 at)  -> page in jobs up to at least seq; at > 0 is
-///                                        the run_at of a job put in the scheduled index
-///  (cancel_atom, job_id)              -> job_status (running: cancelled when the agent returns)
-///  (drain_atom)                       -> uint64 running attempts; no new attempts start
-///  (stats_atom)                       -> partition_stats
-caf::actor spawn_partition(caf::actor_system& sys, partition_links links,
-                           partition_options opts);
+/// Spawns the partition; it subscribes to the feed and pages its jobs in.
+partition_actor spawn_partition(caf::actor_system& sys, partition_links links,
+                                partition_options opts);
 
 } // namespace hypercore

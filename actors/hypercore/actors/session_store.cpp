@@ -9,25 +9,22 @@
 #include "hypercore/core/errc.hpp"
 #include "hypercore/core/job_id.hpp"
 #include "hypercore/persistence/codec.hpp"
-#include "hypercore/persistence/job_tables.hpp"
+#include "hypercore/persistence/store_call.hpp"
 #include "hypercore/core/utf8.hpp"
 
 namespace hypercore {
 
 namespace {
 
-caf::expected<session_record> read_live(persistence::lmdb_env& env, const std::string& id) {
-  try {
-    persistence::read_txn txn{env};
-    persistence::job_tables t{env, txn.get()};
-    auto stored = t.get_session(id);
-    if (!stored) return make_error(errc::not_found, "no session " + quote_for_message(id));
-    if (!stored->live_at(now_ms()))
-      return make_error(errc::not_found, "session " + quote_for_message(id) + " expired");
-    return session_record{id, std::move(stored->data), stored->expires_at_ms};
-  } catch (const std::exception& e) {
-    return make_error(errc::storage_failure, e.what());
-  }
+caf::expected<session_record> read_live(persistence::lmdb_env& env, const std::string& id,
+                                         std::int64_t now) {
+  auto stored = persistence::read_tables(
+    env, [&](persistence::job_tables& t) { return t.get_session(id); });
+  if (!stored) return stored.error();
+  if (!*stored) return make_error(errc::not_found, "no session " + quote_for_message(id));
+  if (!(*stored)->live_at(now))
+    return make_error(errc::not_found, "session " + quote_for_message(id) + " expired");
+  return session_record{id, std::move((*stored)->data), (*stored)->expires_at_ms};
 }
 
 caf::error check_ttl(std::int64_t ttl_ms, const session_options& opts) {
@@ -50,6 +47,7 @@ caf::error too_large(const session_options& opts) {
 session_store_actor spawn_session_store(caf::actor_system& sys, journal_actor journal,
                                         std::shared_ptr<persistence::lmdb_env> env,
                                         session_options opts) {
+  auto clock = clock_or_system(opts.clock);
   return sys.spawn([=](session_store_actor::pointer self) -> session_store_actor::behavior_type {
     self->delayed_send(self, opts.sweep_interval, tick_atom::value);
     return {
@@ -57,7 +55,7 @@ session_store_actor spawn_session_store(caf::actor_system& sys, journal_actor jo
         if (cmd.data.size() > opts.max_data_bytes) return too_large(opts);
         if (auto err = check_ttl(cmd.ttl_ms, opts)) return err;
         put_session write{job_id::generate().to_string(), std::move(cmd.data),
-                          now_ms() + cmd.ttl_ms, false, false};
+                          clock() + cmd.ttl_ms, false, false};
         // The journal answers with the session as written.
         return self->delegate(journal, std::move(write));
       },
@@ -66,11 +64,11 @@ session_store_actor spawn_session_store(caf::actor_system& sys, journal_actor jo
         if (cmd.ttl_ms != 0)
           if (auto err = check_ttl(cmd.ttl_ms, opts)) return err;
         put_session write{std::move(cmd.id), std::move(cmd.data),
-                          cmd.ttl_ms != 0 ? now_ms() + cmd.ttl_ms : 0, true, !cmd.has_data};
+                          cmd.ttl_ms != 0 ? clock() + cmd.ttl_ms : 0, true, !cmd.has_data};
         return self->delegate(journal, std::move(write));
       },
       [=](get_atom, const std::string& id) -> caf::result<session_record> {
-        auto found = read_live(*env, id);
+        auto found = read_live(*env, id, clock());
         if (!found) return found.error();
         return std::move(*found);
       },
@@ -85,18 +83,15 @@ session_store_actor spawn_session_store(caf::actor_system& sys, journal_actor jo
         return rp;
       },
       [=](sweep_atom) -> caf::result<std::uint64_t> {
-        auto now = now_ms();
+        auto now = clock();
         std::vector<std::string> expired;
-        try {
-          persistence::read_txn txn{*env};
-          persistence::job_tables t{*env, txn.get()};
+        auto read = persistence::read_tables(*env, [&](persistence::job_tables& t) {
           t.scan_sessions([&](std::string_view id, std::int64_t expires) {
             if (expires <= now) expired.emplace_back(id);
             return expired.size() < opts.sweep_batch;
           });
-        } catch (const std::exception& e) {
-          return make_error(errc::storage_failure, e.what());
-        }
+        });
+        if (read) return read;
         if (expired.empty()) return std::uint64_t{0};
         auto rp = self->make_response_promise<std::uint64_t>();
         self->request(journal, caf::infinite, delete_sessions{std::move(expired), now + 1})

@@ -20,6 +20,7 @@
 #include <caf/typed_actor.hpp>
 
 #include "hypercore/actors/journal.hpp"
+#include "hypercore/core/clock.hpp"
 #include "hypercore/persistence/lmdb_env.hpp"
 
 namespace hypercore {
@@ -30,6 +31,8 @@ struct session_options {
   std::size_t max_data_bytes = std::size_t{1} << 20;
   std::chrono::milliseconds sweep_interval{std::chrono::minutes(1)};
   std::size_t sweep_batch = 1000;
+  /// Where "now" comes from for expiry; empty: the system clock.
+  clock_fn clock;
 };
 
 /// Errors: not_found, invalid_request (TTL out of bounds), payload_too_large.

@@ -204,13 +204,13 @@ lmdb_env::~lmdb_env() {
   if (lock_fd_ >= 0) ::close(lock_fd_);
 }
 
-void lmdb_env::grow_map() {
+int lmdb_env::grow_map() {
   std::unique_lock<std::shared_mutex> guard{resize_mutex_};
   auto next = map_bytes_ * 2;
-  if (int rc = mdb_env_set_mapsize(env_, next); rc != 0)
-    throw lmdb_failure(rc, "mdb_env_set_mapsize");
+  if (int rc = mdb_env_set_mapsize(env_, next); rc != 0) return rc;
   map_bytes_ = next;
   spdlog::info("lmdb: map grown to {} MiB", next >> 20);
+  return 0;
 }
 
 bool lmdb_env::disk_nearly_full() const {

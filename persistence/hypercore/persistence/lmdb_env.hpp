@@ -36,7 +36,8 @@ struct env_options {
 };
 
 /// An LMDB return code that is not an ordinary outcome. Thrown only inside
-/// persistence helpers and caught by their caller in the same handler.
+/// persistence and caught there, by read_tables / try_write
+/// (store_call.hpp), which hand it to their callers as a value.
 struct lmdb_failure : std::runtime_error {
   int rc;
   explicit lmdb_failure(int code, const char* where);
@@ -75,9 +76,10 @@ public:
   const std::string& dir() const { return dir_; }
   std::size_t map_bytes() const { return map_bytes_; }
 
-  /// Doubles the map. Only the journal calls this, with no transaction of its
-  /// own open; it waits for every reader to leave (see reader_guard).
-  void grow_map();
+  /// Doubles the map: 0, or the LMDB code of the failure. Only the journal
+  /// calls this, with no transaction of its own open; it waits for every
+  /// reader to leave (see resize_mutex).
+  int grow_map();
 
   /// True when the data directory's file system has almost no room left
   /// (under 5% of its size, or under 64 MiB on large ones): tells a full disk

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <catch2/catch.hpp>
 
-#include "hypercore/actors/admission.hpp"
+#include "hypercore/core/admission.hpp"
 #include "hypercore/core/errc.hpp"
 
 using namespace hypercore;

@@ -31,6 +31,9 @@ void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<run_job>("hypercore::run_job");
   cfg.add_message_type<job_finished>("hypercore::job_finished");
   cfg.add_message_type<partition_stats>("hypercore::partition_stats");
+  cfg.add_message_type<pool_stats>("hypercore::pool_stats");
+  cfg.add_message_type<journal_stats>("hypercore::journal_stats");
+  cfg.add_message_type<drain_report>("hypercore::drain_report");
   cfg.add_message_type<transition_cause>("hypercore::transition_cause");
   cfg.add_message_type<transition>("hypercore::transition");
   cfg.add_message_type<std::vector<transition>>("std::vector<hypercore::transition>");

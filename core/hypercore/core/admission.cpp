@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "hypercore/actors/admission.hpp"
+#include "hypercore/core/admission.hpp"
 
 #include "hypercore/core/errc.hpp"
 #include "hypercore/core/routing.hpp"

@@ -10,7 +10,7 @@
 #include <caf/expected.hpp>
 #include <nlohmann/json.hpp>
 
-#include "hypercore/actors/kind_catalog.hpp"
+#include "hypercore/core/kind_catalog.hpp"
 #include "hypercore/core/job.hpp"
 
 namespace hypercore {

@@ -247,6 +247,47 @@ typename Inspector::result_type inspect(Inspector& f, partition_stats& x) {
            x.running, x.ready, x.delayed, x.keys, x.backlog, x.records_paged);
 }
 
+/// Reply of an agent pool to stats_atom.
+struct pool_stats {
+  std::uint64_t workers = 0;
+  /// Attempts waiting for a free worker.
+  std::uint64_t queued = 0;
+  /// Workers replaced since start (crashes and timeouts).
+  std::uint64_t restarts = 0;
+  /// Attempts an agent holds right now.
+  std::uint64_t executing = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, pool_stats& x) {
+  return f(caf::meta::type_name("pool_stats"), x.workers, x.queued, x.restarts, x.executing);
+}
+
+/// Reply of the journal to stats_atom; it comes only after everything sent
+/// to the journal before it is committed, so it doubles as a barrier.
+struct journal_stats {
+  /// Write transactions committed since start.
+  std::uint64_t commits = 0;
+  /// Commands (records) written in them.
+  std::uint64_t records = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, journal_stats& x) {
+  return f(caf::meta::type_name("journal_stats"), x.commits, x.records);
+}
+
+/// Reply to drain_atom: no new attempt starts from now on.
+struct drain_report {
+  /// Attempts still running when the drain began; they finish and count.
+  std::uint64_t running = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, drain_report& x) {
+  return f(caf::meta::type_name("drain_report"), x.running);
+}
+
 /// Registers every type above (and the vectors of them) with CAF, once.
 void register_message_types(caf::actor_system_config& cfg);
 

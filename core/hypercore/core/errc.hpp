@@ -57,8 +57,8 @@ enum class errc : std::uint8_t {
   /// The disk (or the store's map) is full: nothing was written; retry once
   /// space is freed. Outcomes already reached are kept and written then.
   storage_full = 21,
-  /// The store failed to write for another reason (I/O error); nothing was
-  /// written; retry later.
+  /// The store failed to read, or to write for another reason than a full
+  /// disk (an I/O error); nothing was written; retry later.
   storage_unavailable = 22,
   /// Another process holds the data directory; the message names its pid.
   data_dir_locked = 23,
