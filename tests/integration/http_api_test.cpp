@@ -6,6 +6,7 @@
 #include "hypercore/core/clock.hpp"
 #include "hypercore/http/gateway.hpp"
 #include "http_client.hpp"
+#include "sse_events.hpp"
 #include "test_support.hpp"
 
 using namespace hypercore;
@@ -198,39 +199,6 @@ TEST_CASE("with an auth token every /v1 request needs it", "[integration][http][
   CHECK(f.get("/health").status == 200);
 }
 
-namespace {
-
-struct sse_event {
-  std::uint64_t id = 0;
-  std::string type;
-  json data;
-};
-
-std::vector<sse_event> parse_events(const std::string& text) {
-  std::vector<sse_event> out;
-  std::size_t pos = 0;
-  while (pos < text.size()) {
-    auto end = text.find("\n\n", pos);
-    if (end == std::string::npos) break;
-    auto block = text.substr(pos, end - pos);
-    pos = end + 2;
-    sse_event ev;
-    std::size_t line_start = 0;
-    while (line_start < block.size()) {
-      auto line_end = block.find('\n', line_start);
-      if (line_end == std::string::npos) line_end = block.size();
-      auto line = block.substr(line_start, line_end - line_start);
-      if (line.rfind("id: ", 0) == 0) ev.id = std::stoull(line.substr(4));
-      else if (line.rfind("event: ", 0) == 0) ev.type = line.substr(7);
-      else if (line.rfind("data: ", 0) == 0) ev.data = json::parse(line.substr(6));
-      line_start = line_end + 1;
-    }
-    if (!ev.type.empty()) out.push_back(ev);
-  }
-  return out;
-}
-
-} // namespace
 
 // The statuses a flaky job that fails twice goes through, by revision.
 const std::vector<std::string> twice_flaky = {"pending", "running",  "retrying", "running",
