@@ -27,6 +27,7 @@
 #include "hypercore/actors/journal.hpp"
 #include "hypercore/actors/partition.hpp"
 #include "hypercore/actors/session_store.hpp"
+#include "hypercore/actors/supervisor.hpp"
 #include "hypercore/core/admission.hpp"
 #include "hypercore/core/errc.hpp"
 #include "hypercore/core/kind_catalog.hpp"
@@ -54,7 +55,7 @@ struct engine::impl {
   std::shared_ptr<persistence::lmdb_env> env;
   std::shared_ptr<journal_health> health = std::make_shared<journal_health>();
   std::map<std::string, agent_pool_actor> pools;
-  caf::actor supervisor;
+  supervisor_actor supervisor;
   std::atomic<bool> running{false};
   std::atomic<bool> stopping{false};
   std::atomic<bool> journal_up{false};

@@ -4,7 +4,7 @@
 #include <unordered_map>
 
 #include <caf/actor_system.hpp>
-#include <caf/event_based_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
 #include <spdlog/spdlog.h>
 
@@ -21,15 +21,15 @@ struct supervisor_state {
   std::unordered_map<caf::actor_addr, std::string> watched;
 };
 
-using supervisor_actor = caf::stateful_actor<supervisor_state>;
+using supervisor_self = supervisor_actor::stateful_base<supervisor_state>;
 
-void watch(supervisor_actor* self, const caf::actor& target, std::string name) {
+void watch(supervisor_self* self, const caf::actor& target, std::string name) {
   if (!target) return;
   self->monitor(target);
   self->state.watched[target.address()] = std::move(name);
 }
 
-caf::behavior supervisor_behavior(supervisor_actor* self, supervisor_hooks hooks) {
+supervisor_actor::behavior_type supervisor_behavior(supervisor_self* self, supervisor_hooks hooks) {
   self->state.hooks = std::move(hooks);
   self->set_down_handler([self](caf::down_msg& down) {
     auto& st = self->state;
@@ -50,7 +50,7 @@ caf::behavior supervisor_behavior(supervisor_actor* self, supervisor_hooks hooks
 
 } // namespace
 
-caf::actor spawn_supervisor(caf::actor_system& sys, supervisor_hooks hooks) {
+supervisor_actor spawn_supervisor(caf::actor_system& sys, supervisor_hooks hooks) {
   return sys.spawn(supervisor_behavior, std::move(hooks));
 }
 

@@ -16,6 +16,10 @@
 #include <caf/actor.hpp>
 #include <caf/error.hpp>
 #include <caf/fwd.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+
+#include "hypercore/core/messages.hpp"
 
 namespace hypercore {
 
@@ -28,8 +32,13 @@ struct supervisor_hooks {
   std::function<caf::actor(const std::string& name)> replace;
 };
 
-/// Handlers: (watch_atom, caf::actor, std::string name) -> (). The owner
-/// kills the supervisor before it stops the watched actors on purpose.
-caf::actor spawn_supervisor(caf::actor_system& sys, supervisor_hooks hooks);
+using supervisor_actor = caf::typed_actor<
+  /// Watch `actor` under `name` (any core actor: its untyped handle).
+  caf::reacts_to<watch_atom, caf::actor, std::string>,
+  /// From itself: the pause after a death is over; replace `name` now.
+  caf::reacts_to<respawn_atom, std::string>>;
+
+/// The owner kills the supervisor before it stops the watched actors on purpose.
+supervisor_actor spawn_supervisor(caf::actor_system& sys, supervisor_hooks hooks);
 
 } // namespace hypercore
