@@ -219,26 +219,27 @@ void engine::shutdown(std::chrono::milliseconds deadline) {
     for (auto& p : parts)
       self->request(p, std::chrono::seconds(5), drain_atom::value)
         .receive([](drain_report&) {}, [](caf::error&) {});
-    // Wait for the attempts agents hold until the deadline.
-    for (;;) {
-      std::uint64_t executing = 0;
-      for (auto& [kind, pool] : m.pools)
+    // Wait for the attempts agents hold until the deadline: each pool
+    // answers idle_atom once its last running attempt has ended (a worker
+    // handing back an attempt is not a durable transition, so the feed
+    // cannot announce it; the pool can).
+    std::uint64_t executing = 0;
+    for (auto& [kind, pool] : m.pools) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        until - std::chrono::steady_clock::now());
+      bool idle = false;
+      if (left.count() > 0)
+        self->request(pool, left, idle_atom::value)
+          .receive([&](pool_stats&) { idle = true; }, [](caf::error&) {});
+      if (!idle)
         self->request(pool, std::chrono::seconds(5), stats_atom::value)
           .receive([&](pool_stats& s) { executing += s.executing; }, [](caf::error&) {});
-      // Outcomes of attempts that just ended are on their way to the journal.
-      if (executing == 0 || std::chrono::steady_clock::now() >= until) {
-        if (executing > 0)
-          spdlog::warn("hypercore: shutdown deadline passed with {} attempts running; "
-                       "they count, and the next start records them as interrupted",
-                       executing);
-        break;
-      }
-      // A deliberate bounded poll, only while shutting down: a worker
-      // handing back its attempt is not a durable transition (a late or
-      // refused result commits nothing), so the feed cannot announce it;
-      // the pools' count is the fact, asked every 5 ms until the deadline.
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
+    // Outcomes of attempts that just ended are on their way to the journal.
+    if (executing > 0)
+      spdlog::warn("hypercore: shutdown deadline passed with {} attempts running; "
+                   "they count, and the next start records them as interrupted",
+                   executing);
     for (auto& [kind, pool] : m.pools) self->send(pool, halt_atom::value);
     // The partitions' last outcome writes, then the journal's barrier: its
     // stats reply comes only after committing what it holds.

@@ -62,12 +62,27 @@ struct pool_state {
   bool draining = false;
   /// Wall-clock time for journaled starts and the restart intensity.
   clock_fn clock;
+  /// Asked idle_atom while attempts were running: answered when none is.
+  std::vector<caf::typed_response_promise<pool_stats>> idle_waiters;
+
+  pool_stats stats() const {
+    return pool_stats{static_cast<std::uint64_t>(alive), static_cast<std::uint64_t>(queue.size()),
+                      restarts, static_cast<std::uint64_t>(in_flight.size())};
+  }
 };
 
 using pool_actor = agent_pool_actor::stateful_base<pool_state>;
 
 
 void pump(pool_actor* self);
+
+// An attempt ended: answer whoever waits for the pool to be idle.
+void notify_if_idle(pool_actor* self) {
+  auto& st = self->state;
+  if (!st.in_flight.empty() || st.idle_waiters.empty()) return;
+  for (auto& rp : st.idle_waiters) rp.deliver(st.stats());
+  st.idle_waiters.clear();
+}
 
 void start_worker(pool_actor* self) {
   auto& st = self->state;
@@ -138,6 +153,7 @@ void sweep_timeouts(pool_actor* self) {
     it = st.in_flight.erase(it);
     replace_worker(self, false);
   }
+  notify_if_idle(self);
   arm_sweep(self);
   pump(self);
 }
@@ -175,6 +191,7 @@ void pump(pool_actor* self) {
           it->second.promise.deliver(std::move(f));
           s.in_flight.erase(it);
           s.idle.push_back(w);
+          notify_if_idle(self);
           pump(self);
         },
         [=](caf::error& err) {
@@ -187,6 +204,7 @@ void pump(pool_actor* self) {
           spdlog::warn("agent '{}' crashed on job {} (attempt {}): {}", s.kind, id.to_string(),
                        attempt, message_of(err));
           replace_worker(self, true);
+          notify_if_idle(self);
           pump(self);
         });
   }
@@ -241,12 +259,17 @@ agent_pool_actor::behavior_type pool_behavior(pool_actor* self, catalog_ptr cata
       for (auto& weak : self->state.stops)
         if (auto flag = weak.lock()) flag->store(true);
     },
+    [=](idle_atom) -> caf::result<pool_stats> {
+      auto& s = self->state;
+      if (s.in_flight.empty()) return s.stats();
+      auto rp = self->make_response_promise<pool_stats>();
+      s.idle_waiters.push_back(rp);
+      return rp;
+    },
     [=](journal_atom, journal_actor& j) { self->state.journal = std::move(j); },
     [=](stats_atom) {
       auto& s = self->state;
-      return pool_stats{static_cast<std::uint64_t>(s.alive),
-                        static_cast<std::uint64_t>(s.queue.size()), s.restarts,
-                        static_cast<std::uint64_t>(s.in_flight.size())};
+      return s.stats();
     },
   };
 }

@@ -41,6 +41,9 @@ using agent_pool_actor = caf::typed_actor<
   caf::reacts_to<drain_atom>,
   /// Asks running attempts to stop (agent_context::stop_requested).
   caf::reacts_to<halt_atom>,
+  /// Answered once no attempt is running (at once when none is): what
+  /// shutdown waits on, instead of asking the count again and again.
+  caf::replies_to<idle_atom>::with<pool_stats>,
   /// The journal was replaced: send starts there.
   caf::reacts_to<journal_atom, journal_actor>,
   caf::replies_to<stats_atom>::with<pool_stats>>;

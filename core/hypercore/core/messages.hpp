@@ -33,6 +33,7 @@ using halt_atom = caf::atom_constant<caf::atom("halt")>;
 using watch_atom = caf::atom_constant<caf::atom("watch")>;
 using journal_atom = caf::atom_constant<caf::atom("journal")>;
 using rewrite_atom = caf::atom_constant<caf::atom("rewrite")>;
+using idle_atom = caf::atom_constant<caf::atom("idle")>;
 
 /// Where a journaled job landed: its partition and position there.
 struct job_ref {
