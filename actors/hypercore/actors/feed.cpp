@@ -15,7 +15,7 @@ namespace hypercore {
 namespace {
 
 struct subscriber {
-  caf::actor target;
+  feed_sink_actor target;
   feed_filter filter;
   std::string name;
   std::uint64_t capacity = 0;
@@ -129,7 +129,7 @@ feed_actor::behavior_type feed_behavior(feed_pointer self, std::uint64_t next_po
     [=](subscribe_feed& cmd) -> caf::result<std::uint64_t> {
       if (!cmd.target) return caf::sec::invalid_argument;
       auto& st = self->state;
-      auto id = cmd.target->id();
+      auto id = cmd.target.id();
       st.forget(id);
       if (cmd.filter.job.empty()) st.general.push_back(id);
       else st.by_job[cmd.filter.job].push_back(id);

@@ -2,7 +2,7 @@
 #include "hypercore/actors/feed_subscriber.hpp"
 
 #include <caf/actor_system.hpp>
-#include <caf/event_based_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
 #include <caf/spawn_options.hpp>
 #include <caf/stateful_actor.hpp>
 #include <spdlog/spdlog.h>
@@ -16,6 +16,11 @@ namespace {
 
 struct subscriber_state {
   static inline const char* name = "hypercore.feed_subscriber";
+
+  // Declared so the state is not an aggregate: C++20 would then let CAF
+  // construct it from the actor's self pointer (into `feed`), which a typed
+  // self cannot convert to.
+  subscriber_state() = default;
 
   feed_actor feed;
   std::shared_ptr<persistence::lmdb_env> env;
@@ -61,9 +66,9 @@ struct subscriber_state {
   }
 };
 
-using subscriber_actor = caf::stateful_actor<subscriber_state>;
+using subscriber_actor = feed_subscriber_actor::stateful_pointer<subscriber_state>;
 
-void start_catch_up(subscriber_actor* self, std::uint64_t from, std::uint64_t to) {
+void start_catch_up(subscriber_actor self, std::uint64_t from, std::uint64_t to) {
   auto& st = self->state;
   if (st.catching_up()) {
     st.catch_to = std::max(st.catch_to, to);
@@ -74,7 +79,7 @@ void start_catch_up(subscriber_actor* self, std::uint64_t from, std::uint64_t to
   if (st.catching_up()) self->send(self, catchup_atom::value);
 }
 
-caf::behavior subscriber_behavior(subscriber_actor* self, feed_actor feed,
+feed_subscriber_actor::behavior_type subscriber_behavior(subscriber_actor self, feed_actor feed,
                                   std::shared_ptr<persistence::lmdb_env> env,
                                   feed_subscriber_options opts,
                                   std::shared_ptr<subscription_gate> gate,
@@ -91,7 +96,7 @@ caf::behavior subscriber_behavior(subscriber_actor* self, feed_actor feed,
   self->set_down_handler([=](caf::down_msg& msg) {
     if (msg.source == self->state.feed.address()) self->quit(msg.reason);
   });
-  subscribe_feed cmd{opts.filter, caf::actor_cast<caf::actor>(self), opts.capacity, opts.name};
+  subscribe_feed cmd{opts.filter, caf::actor_cast<feed_sink_actor>(self), opts.capacity, opts.name};
   self->request(feed, caf::infinite, std::move(cmd))
     .await(
       [=](std::uint64_t next) {
@@ -124,7 +129,7 @@ caf::behavior subscriber_behavior(subscriber_actor* self, feed_actor feed,
 
 } // namespace
 
-caf::actor spawn_feed_subscriber(caf::actor_system& sys, feed_actor feed,
+feed_subscriber_actor spawn_feed_subscriber(caf::actor_system& sys, feed_actor feed,
                                  std::shared_ptr<persistence::lmdb_env> env,
                                  feed_subscriber_options opts,
                                  std::shared_ptr<subscription_gate> gate,

@@ -21,7 +21,6 @@
 #include <memory>
 #include <vector>
 
-#include <caf/actor.hpp>
 #include <caf/expected.hpp>
 #include <caf/fwd.hpp>
 
@@ -30,6 +29,10 @@
 #include "hypercore/persistence/lmdb_env.hpp"
 
 namespace hypercore {
+
+/// A subscriber's contract: the feed's batches and gaps, and its own
+/// catch-up steps (one bounded read of the event log each).
+using feed_subscriber_actor = feed_sink_actor::extend<caf::reacts_to<catchup_atom>>;
 
 struct feed_subscriber_options {
   feed_filter filter;
@@ -47,7 +50,7 @@ struct feed_subscriber_options {
 /// Spawns the subscriber; `registered` is called once, with the feed's next
 /// position when the feed registered it (from then on nothing is missed) or
 /// with the error.
-caf::actor spawn_feed_subscriber(caf::actor_system& sys, feed_actor feed,
+feed_subscriber_actor spawn_feed_subscriber(caf::actor_system& sys, feed_actor feed,
                                  std::shared_ptr<persistence::lmdb_env> env,
                                  feed_subscriber_options opts,
                                  std::shared_ptr<subscription_gate> gate,

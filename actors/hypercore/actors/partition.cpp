@@ -225,7 +225,7 @@ subscribe_feed feed_subscription(partition_self self) {
   sub.filter.causes = feed_filter::bit(transition_cause::submitted)
                       | feed_filter::bit(transition_cause::followup)
                       | feed_filter::bit(transition_cause::replayed);
-  sub.target = caf::actor_cast<caf::actor>(self);
+  sub.target = caf::actor_cast<feed_sink_actor>(self);
   sub.capacity = 16384;
   sub.name = "partition-" + std::to_string(self->state.opts.index);
   return sub;

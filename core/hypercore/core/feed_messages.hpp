@@ -14,6 +14,8 @@
 #include <caf/actor.hpp>
 #include <caf/atom.hpp>
 #include <caf/meta/type_name.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
 
 #include "hypercore/core/job_id.hpp"
 #include "hypercore/core/status.hpp"
@@ -130,23 +132,6 @@ typename Inspector::result_type inspect(Inspector& f, feed_filter& x) {
 
 bool matches(const feed_filter& filter, const transition& t);
 
-/// To the feed: deliver matching transitions to `target` from now on, at
-/// most `capacity` unacknowledged at a time. Answered with the next
-/// position once registered: everything from it on reaches the target (or
-/// a gap saying what to read from the event log).
-struct subscribe_feed {
-  feed_filter filter;
-  caf::actor target;
-  std::uint32_t capacity = 4096;
-  /// For logs and metrics ("partition-3", "sse", "on_transition").
-  std::string name;
-};
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, subscribe_feed& x) {
-  return f(caf::meta::type_name("subscribe_feed"), x.filter, x.target, x.capacity, x.name);
-}
-
 /// Reply of the feed to stats_atom.
 struct feed_stats {
   std::uint64_t subscribers = 0;
@@ -184,6 +169,27 @@ struct feed_gap {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, feed_gap& x) {
   return f(caf::meta::type_name("feed_gap"), x.from, x.to);
+}
+
+/// What the feed sends to: any actor that takes batches and gaps (a
+/// partition, a feed_subscriber). The feed needs nothing else of it.
+using feed_sink_actor = caf::typed_actor<caf::reacts_to<feed_batch>, caf::reacts_to<feed_gap>>;
+
+/// To the feed: deliver matching transitions to `target` from now on, at
+/// most `capacity` unacknowledged at a time. Answered with the next
+/// position once registered: everything from it on reaches the target (or
+/// a gap saying what to read from the event log).
+struct subscribe_feed {
+  feed_filter filter;
+  feed_sink_actor target;
+  std::uint32_t capacity = 4096;
+  /// For logs and metrics ("partition-3", "sse", "on_transition").
+  std::string name;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, subscribe_feed& x) {
+  return f(caf::meta::type_name("subscribe_feed"), x.filter, x.target, x.capacity, x.name);
 }
 
 } // namespace hypercore
