@@ -94,6 +94,7 @@ caf::error engine::start() {
   if (m.cfg.on_transition) {
     subscribe_options how;
     how.capacity = 65536;
+    how.own_thread = true;
     auto sub = m.subscribe(m.on_transition_filter(), m.on_transition_hooks(), how, "on_transition");
     if (!sub) return sub.error();
     m.on_transition_sub = std::move(*sub);

@@ -37,7 +37,10 @@ struct engine_config {
   /// one): the journal and blocking agents run on threads of their own.
   std::size_t scheduler_threads = 0;
   /// Called once a transition to retrying or a terminal status is durable,
-  /// from the commit feed, on one engine thread: keep it quick. (For every
+  /// from the commit feed, on a thread of its own: a slow callback makes it
+  /// fall behind (and catch up from the event log), never the engine's
+  /// scheduler, whose only thread on a 2-core machine runs the partitions
+  /// (measured: 12,497 vs 11,268 HTTP submits/s without fsync). (For every
   /// transition with all its fields, use engine::subscribe.)
   std::function<void(const job_id&, job_status)> on_transition;
   /// Transitions kept in the event log (docs/STORAGE.md): how far back a

@@ -128,6 +128,7 @@ void engine::impl::relisten_on_transition() {
   feed_subscriber_options opts;
   opts.filter = on_transition_filter();
   opts.capacity = 65536;
+  opts.own_thread = true;
   opts.resume_from = on_transition_next.load();
   opts.name = "on_transition";
   auto actor = spawn_feed_subscriber(*sys, feed_handle(), env, std::move(opts), gate,

@@ -26,6 +26,7 @@ struct subscriber_state {
   std::shared_ptr<persistence::lmdb_env> env;
   feed_subscriber_options opts;
   std::shared_ptr<subscription_gate> gate;
+  ack_batcher acks;
   /// Positions [catch_from, catch_to) are still to be read from the log.
   std::uint64_t catch_from = 0;
   std::uint64_t catch_to = 0;
@@ -88,6 +89,7 @@ feed_subscriber_actor::behavior_type subscriber_behavior(subscriber_actor self, 
   st.feed = feed;
   st.env = std::move(env);
   st.opts = opts;
+  st.acks = ack_batcher{opts.capacity};
   st.gate = std::move(gate);
   // Stops with the feed (engine shutdown): the state's destructor ends the
   // subscription for its owner. A monitor, not a link: a subscription that
@@ -118,7 +120,7 @@ feed_subscriber_actor::behavior_type subscriber_behavior(subscriber_actor self, 
       } else {
         s.gate->deliver(b.transitions);
       }
-      self->send(s.feed, ack_atom::value, static_cast<std::uint64_t>(n));
+      if (auto acked = s.acks.handled(n)) self->send(s.feed, ack_atom::value, acked);
     },
     [=](feed_gap& g) { start_catch_up(self, g.from, g.to); },
     [=](catchup_atom) {

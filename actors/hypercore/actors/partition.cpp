@@ -226,7 +226,7 @@ subscribe_feed feed_subscription(partition_self self) {
                       | feed_filter::bit(transition_cause::followup)
                       | feed_filter::bit(transition_cause::replayed);
   sub.target = caf::actor_cast<feed_sink_actor>(self);
-  sub.capacity = 16384;
+  sub.capacity = partition_feed_capacity;
   sub.name = "partition-" + std::to_string(self->state.opts.index);
   return sub;
 }
@@ -258,7 +258,8 @@ partition_actor::behavior_type partition_behavior(partition_self self, partition
         if (t.partition_key.empty() && t.run_at_ms > t.at_ms) note_scheduled(self, t.run_at_ms);
         else top = std::max(top, t.seq);
       }
-      self->send(s.links.feed, ack_atom::value, static_cast<std::uint64_t>(batch.transitions.size()));
+      if (auto acked = s.feed_acks.handled(batch.transitions.size()))
+        self->send(s.links.feed, ack_atom::value, acked);
       on_new_work(self, top, 0);
     },
     [=](feed_gap&) { look_again(self); },
@@ -266,6 +267,7 @@ partition_actor::behavior_type partition_behavior(partition_self self, partition
       // The feed was replaced: subscribe there, then look at the store for
       // whatever was published to the old one.
       self->state.links.feed = std::move(feed);
+      self->state.feed_acks = ack_batcher{partition_feed_capacity};
       self->request(self->state.links.feed, caf::infinite, feed_subscription(self))
         .then([=](std::uint64_t) { look_again(self); },
               [=](caf::error& err) {

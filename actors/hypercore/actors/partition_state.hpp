@@ -22,6 +22,9 @@
 
 namespace hypercore::partition_detail {
 
+/// Transitions a partition may have unacknowledged at the feed.
+constexpr std::uint32_t partition_feed_capacity = 16384;
+
 struct partition_state {
   static inline const char* name = "hypercore.partition";
 
@@ -48,6 +51,7 @@ struct partition_state {
   std::unordered_map<job_id, std::uint32_t, job_id_hash> rewrite_tries;
   /// Job records the pager decoded since start (what recovery costs).
   std::uint64_t records_paged = 0;
+  ack_batcher feed_acks{partition_feed_capacity};
 };
 
 using partition_self = partition_actor::stateful_pointer<partition_state>;

@@ -77,3 +77,21 @@ TEST_CASE("session transitions match only filters without job fields", "[unit][f
   by_status.statuses = feed_filter::terminal_statuses();
   CHECK_FALSE(matches(by_status, session));
 }
+
+TEST_CASE("a subscriber acknowledges once per eighth of its capacity", "[feed]") {
+  ack_batcher acks{64};
+  std::uint64_t acked = 0;
+  for (int i = 0; i < 7; ++i) acked += acks.handled(1);
+  CHECK(acked == 0);
+  CHECK(acks.handled(1) == 8);
+  CHECK(acks.handled(20) == 20);
+  // What stays unacknowledged is always under an eighth of the capacity, so
+  // a feed that withholds at `capacity` is always told it may resume.
+  CHECK(acks.handled(7) == 0);
+}
+
+TEST_CASE("a small subscriber acknowledges every batch", "[feed]") {
+  ack_batcher acks{4};
+  CHECK(acks.handled(1) == 1);
+  CHECK(acks.handled(3) == 3);
+}
