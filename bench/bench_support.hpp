@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdint>
 #include <fstream>
+#include <malloc.h>
 #include <string>
 #include <vector>
 
@@ -62,6 +63,14 @@ inline std::size_t anon_rss_bytes() {
   while (std::getline(status, line))
     if (line.rfind("RssAnon:", 0) == 0) return std::stoull(line.substr(8)) * 1024;
   return 0;
+}
+
+/// Bytes the allocator has handed out and not taken back (every arena, and
+/// chunks it mapped on its own): unlike RSS it does not move with freed
+/// memory the allocator keeps, so two runs of one binary agree.
+inline std::size_t heap_bytes_in_use() {
+  auto info = mallinfo2();
+  return info.uordblks + info.hblkhd;
 }
 
 /// Options every workload sees.

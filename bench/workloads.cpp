@@ -219,6 +219,7 @@ std::vector<figure> run_recovery(const bench_options& opts) {
 
 std::vector<figure> run_memory(const bench_options& opts) {
   auto per_job = make_figure("memory", true, "bytes_per_pending_job");
+  auto heap_per_job = make_figure("memory", true, "heap_bytes_per_pending_job");
   for (std::size_t r = 0; r < opts.runs; ++r) {
     const std::uint16_t partitions = 8;
     const std::size_t window = opts.smoke ? 256 : 4096;
@@ -233,6 +234,7 @@ std::vector<figure> run_memory(const bench_options& opts) {
       blockers.push_back(s);
     }
     auto before = anon_rss_bytes();
+    auto heap_before = heap_bytes_in_use();
     std::size_t target = partitions * window;
     for (std::size_t i = 0; i < target; i += 1000) {
       std::vector<job_spec> batch(std::min<std::size_t>(1000, target - i), blockers.front());
@@ -245,11 +247,14 @@ std::vector<figure> run_memory(const bench_options& opts) {
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
     auto after = anon_rss_bytes();
+    auto heap_after = heap_bytes_in_use();
     // Signed: the heap can shrink between the two readings.
     auto grown = static_cast<double>(after) - static_cast<double>(before);
     per_job.samples.push_back(resident == 0 ? 0.0 : std::max(0.0, grown) / static_cast<double>(resident));
+    auto heap_grown = static_cast<double>(heap_after) - static_cast<double>(heap_before);
+    heap_per_job.samples.push_back(resident == 0 ? 0.0 : std::max(0.0, heap_grown) / static_cast<double>(resident));
   }
-  return {per_job};
+  return {per_job, heap_per_job};
 }
 
 } // namespace hypercore::bench
