@@ -22,7 +22,7 @@ struct subscriber {
   std::uint64_t in_flight = 0;
   /// First position not sent since the subscriber fell behind; 0: none.
   std::uint64_t gap_from = 0;
-  /// This commit's matching transitions (job-filtered subscribers).
+  /// This commit's matching transitions, gathered during one publish.
   std::vector<transition> scratch;
 };
 
@@ -35,6 +35,8 @@ struct feed_state {
   /// of its jobs, however many streams are open.
   std::unordered_map<job_id, std::vector<caf::actor_id>, job_id_hash> by_job;
   std::vector<caf::actor_id> general;
+  /// The general subscribers during one publish (reused, not reallocated).
+  std::vector<subscriber*> general_now;
   std::uint64_t published = 0;
   std::uint64_t gaps = 0;
 
@@ -73,13 +75,10 @@ struct feed_state {
         if (s.gap_from == 0 || s.gap_from > next_position) s.gap_from = next_position;
     }
     published += c.transitions.size();
-    for (auto id : general) {
-      auto& s = subs.at(id);
-      std::vector<transition> batch;
-      for (const auto& t : c.transitions)
-        if (matches(s.filter, t)) batch.push_back(t);
-      offer(s, std::move(batch), first);
-    }
+    // Job-filtered subscribers first: they copy. The general ones then take
+    // each transition by move where it is the last to match (most match one:
+    // their partition, or on_transition), so a commit is copied as little
+    // as it can be.
     if (!by_job.empty()) {
       std::vector<caf::actor_id> touched;
       for (const auto& t : c.transitions) {
@@ -97,6 +96,18 @@ struct feed_state {
         offer(s, std::exchange(s.scratch, {}), first);
       }
     }
+    general_now.clear();
+    for (auto id : general) general_now.push_back(&subs.at(id));
+    for (auto& t : c.transitions) {
+      subscriber* previous = nullptr;
+      for (auto* s : general_now) {
+        if (!matches(s->filter, t)) continue;
+        if (previous) previous->scratch.push_back(t);
+        previous = s;
+      }
+      if (previous) previous->scratch.push_back(std::move(t));
+    }
+    for (auto* s : general_now) offer(*s, std::exchange(s->scratch, {}), first);
     next_position = std::max(next_position, c.next_position);
   }
 

@@ -7,6 +7,12 @@ namespace hypercore::persistence {
 
 std::string encode_transition(const transition& t) {
   std::string out;
+  encode_transition(t, out);
+  return out;
+}
+
+void encode_transition(const transition& t, std::string& out) {
+  out.clear();
   out.reserve(96 + t.kind.size() + t.trace_id.size() + t.session_id.size()
               + t.partition_key.size() + t.error.size());
   out.push_back(static_cast<char>(event_record_version));
@@ -29,7 +35,6 @@ std::string encode_transition(const transition& t) {
   put_str(out, t.error);
   put_le<std::uint8_t>(out, t.retryable ? 1 : 0);
   put_le(out, t.expires_at_ms);
-  return out;
 }
 
 std::optional<transition> decode_transition(std::string_view bytes, std::uint64_t position) {

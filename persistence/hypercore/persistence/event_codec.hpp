@@ -16,6 +16,9 @@ inline constexpr std::uint8_t event_record_version = 1;
 
 /// Encodes a transition (its position is the key, not part of the record).
 std::string encode_transition(const transition& t);
+/// The same encoding into `out` (cleared first), so a caller that encodes
+/// many reuses one buffer instead of allocating a string per record.
+void encode_transition(const transition& t, std::string& out);
 
 /// Decodes a record written by encode_transition; nullopt for a torn or
 /// corrupted record or an unknown version. `position` comes from the key.

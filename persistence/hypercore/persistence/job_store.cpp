@@ -114,7 +114,10 @@ void job_store::log_changes(job_tables& t) {
   auto capacity = opts_.event_log_capacity;
   for (auto& c : changes_) {
     c.position = next_position_++;
-    if (capacity > 0) t.put_event(c.position, encode_transition(c));
+    if (capacity > 0) {
+      encode_transition(c, event_buffer_);
+      t.put_event(c.position, event_buffer_);
+    }
   }
   if (capacity > 0) {
     if (log_first_ == 0) log_first_ = changes_.front().position;

@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <string>
 #include <vector>
 
 #include <caf/error.hpp>
@@ -89,6 +90,8 @@ private:
   std::uint64_t log_first_ = 0;
   std::uint64_t durable_log_first_ = 0;
   std::vector<transition> changes_;
+  /// Reused for every event-log record this store encodes.
+  std::string event_buffer_;
 };
 
 } // namespace hypercore::persistence
