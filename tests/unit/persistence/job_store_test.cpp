@@ -16,13 +16,25 @@ struct rules_fixture : test::store_fixture {
   std::int64_t clock = 1'000'000;
   std::optional<job_store> store;
 
-  rules_fixture() : test::store_fixture(2) {
+  explicit rules_fixture(std::size_t event_log_capacity = 1'000'000) : test::store_fixture(2) {
+    reopen(event_log_capacity);
+  }
+
+  // A new job_store on the same data, as after a restart.
+  void reopen(std::size_t event_log_capacity) {
     job_store_options sopts;
     sopts.partitions = 2;
     sopts.idempotency_ttl_ms = 10'000;
+    sopts.event_log_capacity = event_log_capacity;
     sopts.clock = [this] { return clock; };
     read_txn txn{*env};
     store.emplace(sopts, txn, *env);
+  }
+
+  std::uint64_t feed_mark() {
+    read_txn txn{*env};
+    job_tables t{*env, txn.get()};
+    return t.feed_mark();
   }
 
   // One transaction: apply `cmd`, commit, return its result and transitions.
@@ -154,4 +166,36 @@ TEST_CASE("a session is live until its expiry on the injected clock", "[unit][pe
   f.clock += 2'000;
   auto [gone, t3] = f.run(put_session{"s-1", R"({"n":2})", 0, true, false});
   CHECK(code_of(gone.err) == errc::not_found);
+}
+
+TEST_CASE("feed positions go on after a restart, from the log's newest record or the mark",
+          "[unit][persistence][job_store]") {
+  // With the log on no mark is written (its newest record is enough); with
+  // it off the mark is; across switches positions never repeat.
+  rules_fixture f{100};
+  auto [a, first] = f.run(append_jobs{{new_job(), new_job()}});
+  REQUIRE(first.size() == 2);
+  CHECK(first.back().position == 2);
+  CHECK(f.feed_mark() == 0);
+
+  f.reopen(100);
+  auto [b, second] = f.run(append_jobs{{new_job()}});
+  REQUIRE(second.size() == 1);
+  CHECK(second[0].position == 3);
+
+  f.reopen(0);
+  auto [c, third] = f.run(append_jobs{{new_job()}});
+  REQUIRE(third.size() == 1);
+  CHECK(third[0].position == 4);
+  CHECK(f.feed_mark() == 5);
+
+  f.reopen(0);
+  auto [d, fourth] = f.run(append_jobs{{new_job()}});
+  REQUIRE(fourth.size() == 1);
+  CHECK(fourth[0].position == 5);
+
+  f.reopen(100);
+  auto [e, fifth] = f.run(append_jobs{{new_job()}});
+  REQUIRE(fifth.size() == 1);
+  CHECK(fifth[0].position == 6);
 }
