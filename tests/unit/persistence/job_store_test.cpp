@@ -178,24 +178,16 @@ TEST_CASE("feed positions go on after a restart, from the log's newest record or
   CHECK(first.back().position == 2);
   CHECK(f.feed_mark() == 0);
 
-  f.reopen(100);
-  auto [b, second] = f.run(append_jobs{{new_job()}});
-  REQUIRE(second.size() == 1);
-  CHECK(second[0].position == 3);
-
-  f.reopen(0);
-  auto [c, third] = f.run(append_jobs{{new_job()}});
-  REQUIRE(third.size() == 1);
-  CHECK(third[0].position == 4);
+  // Restart with the log capacity given, submit one job: its position.
+  auto after_restart = [&](std::size_t capacity) {
+    f.reopen(capacity);
+    auto [result, changes] = f.run(append_jobs{{new_job()}});
+    REQUIRE(changes.size() == 1);
+    return changes[0].position;
+  };
+  CHECK(after_restart(100) == 3);
+  CHECK(after_restart(0) == 4);
   CHECK(f.feed_mark() == 5);
-
-  f.reopen(0);
-  auto [d, fourth] = f.run(append_jobs{{new_job()}});
-  REQUIRE(fourth.size() == 1);
-  CHECK(fourth[0].position == 5);
-
-  f.reopen(100);
-  auto [e, fifth] = f.run(append_jobs{{new_job()}});
-  REQUIRE(fifth.size() == 1);
-  CHECK(fifth[0].position == 6);
+  CHECK(after_restart(0) == 5);
+  CHECK(after_restart(100) == 6);
 }
