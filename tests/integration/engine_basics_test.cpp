@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // The engine's contract for one job at a time: submit, results, follow-ups,
 // cancel, idempotency, sessions, bad input and bad data directories.
+#include <algorithm>
 #include <fstream>
+#include <map>
 
 #include "hypercore/core/clock.hpp"
 #include "hypercore/persistence/lmdb_env.hpp"
@@ -249,6 +251,18 @@ TEST_CASE("a full map grows instead of failing", "[integration][storage]") {
   INFO((ids ? std::string{} : message_of(ids.error())));
   REQUIRE(ids);
   CHECK(f.wait_terminal(ids->back()).record.status == job_status::succeeded);
+  // The batch was applied again after the map grew (in place, see the
+  // journal): each partition's seqs are still 1..n, none skipped or doubled.
+  std::map<std::uint16_t, std::vector<std::uint64_t>> seqs;
+  for (const auto& id : *ids) {
+    auto view = f.eng->get(id);
+    REQUIRE(view);
+    seqs[view->record.partition].push_back(view->record.seq);
+  }
+  for (auto& [partition, list] : seqs) {
+    std::sort(list.begin(), list.end());
+    for (std::size_t i = 0; i < list.size(); ++i) CHECK(list[i] == i + 1);
+  }
 }
 
 TEST_CASE("terminal jobs are removed after their retention, not before", "[integration][retention]") {

@@ -79,11 +79,11 @@ struct journal_state {
     store->begin();
     job_tables t{*env, txn.get()};
     for (auto& q : batch) {
-      // Apply to a copy: a retried batch must start from the original commands.
-      results.push_back(std::visit([&](auto& cmd) {
-        auto copy = cmd;
-        return store->apply(t, copy);
-      }, q.cmd));
+      // Applied in place, without a copy of the params: a batch replayed
+      // after MDB_MAP_FULL gets the same result, because apply() only
+      // reassigns what it derives from the store (seq, revision), and
+      // store->begin() rewinds those counters to what is durable.
+      results.push_back(std::visit([&](auto& cmd) { return store->apply(t, cmd); }, q.cmd));
     }
     store->finish(t, batch.empty());
     if (opts.inject_write_error)
