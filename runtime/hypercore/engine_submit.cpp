@@ -4,11 +4,8 @@
 #include "hypercore/engine_impl.hpp"
 
 #include "hypercore/core/clock.hpp"
-#include "hypercore/persistence/store_call.hpp"
 
 namespace hypercore {
-
-using persistence::job_tables;
 
 caf::expected<job_id> engine::submit(const job_spec& spec) {
   auto ids = submit_batch({spec});
@@ -36,12 +33,10 @@ caf::expected<std::vector<submission>> engine::submit_all(const std::vector<job_
     return make_error(errc::payload_too_large,
                       "a batch holds at most " + std::to_string(m.cfg.max_batch_jobs) + " jobs");
   if (m.cfg.max_pending_jobs > 0) {
-    // Two O(1) counts from LMDB's page headers: cheap enough per submit.
-    auto counted = persistence::read_tables(*m.env, [](job_tables& t) {
-      return t.count(t.dbs().pending) + t.count(t.dbs().scheduled);
-    });
-    if (!counted) return counted.error();
-    auto pending = *counted;
+    // As of the journal's last commit (one atomic load; it was a read
+    // transaction per submit). Submits in flight are not counted, as they
+    // were not by the read either.
+    auto pending = m.health->waiting();
     if (pending + specs.size() > m.cfg.max_pending_jobs)
       return make_error(errc::overloaded, std::to_string(pending)
                                             + " jobs are pending; the limit is "

@@ -56,6 +56,8 @@ struct journal_state {
   std::chrono::milliseconds probe_delay{0};
   /// The last committed transaction's transitions, to publish.
   std::vector<transition> changes;
+  /// Jobs waiting once the transaction being written commits.
+  std::uint64_t waiting_after = 0;
 
   // Commands queued when the journal dies were never written: say so at
   // once instead of letting their senders wait out a timeout (CAF 0.17
@@ -86,6 +88,8 @@ struct journal_state {
       results.push_back(std::visit([&](auto& cmd) { return store->apply(t, cmd); }, q.cmd));
     }
     store->finish(t, batch.empty());
+    // O(1): LMDB keeps entry counts in the tables' headers.
+    waiting_after = t.count(t.dbs().pending) + t.count(t.dbs().scheduled);
     if (opts.inject_write_error)
       if (int rc = opts.inject_write_error(); rc != 0) throw lmdb_failure(rc, "injected");
     // Anything thrown above aborts the transaction (write_txn's destructor).
@@ -105,7 +109,10 @@ struct journal_state {
         write_batch(txn, batch, results);
       });
       if (!failed) {
-        if (opts.health) opts.health->mark_ok();
+        if (opts.health) {
+          opts.health->set_waiting(waiting_after);
+          opts.health->mark_ok();
+        }
         return {};
       }
       if (failed->rc == MDB_MAP_FULL && tries < 16) {
@@ -228,6 +235,10 @@ journal_actor::behavior_type journal_behavior(journal_pointer self,
     sopts.event_log_capacity = opts.event_log_capacity;
     sopts.clock = opts.clock;
     st.store.emplace(std::move(sopts), txn, *st.env);
+    if (opts.health) {
+      persistence::job_tables t{*st.env, txn.get()};
+      opts.health->set_waiting(t.count(t.dbs().pending) + t.count(t.dbs().scheduled));
+    }
   }
   return {
     [=](append_jobs& cmd) -> caf::result<append_receipt> {

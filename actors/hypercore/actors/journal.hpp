@@ -53,8 +53,9 @@ using journal_actor = caf::typed_actor<
   /// The feed was replaced: publish there from now on.
   caf::reacts_to<feed_atom, caf::actor>>;
 
-/// Whether the last write transaction committed, shared by the journal (the
-/// only writer) with the engine's readiness check. Thread-safe.
+/// Whether the last write transaction committed, and how many jobs wait,
+/// shared by the journal (the only writer) with the engine's readiness and
+/// admission checks. Thread-safe.
 class journal_health {
 public:
   bool ok() const { return ok_.load(std::memory_order_acquire); }
@@ -75,8 +76,15 @@ public:
     ok_.store(false, std::memory_order_release);
   }
 
+  /// Jobs waiting in the store (pending and scheduled index entries) as of
+  /// the last commit, so admission checks its high-water mark with one
+  /// atomic load instead of a read transaction per submit.
+  std::uint64_t waiting() const { return waiting_.load(std::memory_order_relaxed); }
+  void set_waiting(std::uint64_t n) { waiting_.store(n, std::memory_order_relaxed); }
+
 private:
   std::atomic<bool> ok_{true};
+  std::atomic<std::uint64_t> waiting_{0};
   mutable std::mutex mutex_;
   std::string reason_;
 };
