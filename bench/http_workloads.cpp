@@ -33,7 +33,6 @@ http_sample post_load(const bench_options& opts, bool sync, std::size_t per_requ
   if (auto err = b.start()) throw std::runtime_error("start: " + message_of(err));
   http::gateway_options go;
   go.port = 0;
-  go.threads = 40;
   http::gateway api{b.get(), go};
   if (auto err = api.start()) throw std::runtime_error("http: " + message_of(err));
   const std::size_t clients = 32;

@@ -10,6 +10,8 @@
 #include <iostream>
 #include <thread>
 
+#include <sys/resource.h>
+
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
@@ -47,7 +49,25 @@ struct serve_limits {
   std::int64_t shutdown_timeout_ms = 10'000;
   /// A file holding the bearer token: unlike --auth-token, not in `ps`.
   std::string auth_token_file;
+  std::size_t max_connections = 16384;
+  std::size_t max_header_bytes = 16 * 1024;
+  std::int64_t header_timeout_ms = 10'000;
+  std::int64_t idle_timeout_ms = 60'000;
 };
+
+// Each connection is a descriptor: lift the soft limit to the hard one when
+// the connection limit needs more (Debian's default soft limit is 1,024).
+void raise_open_file_limit(std::size_t connections) {
+  rlimit lim{};
+  if (getrlimit(RLIMIT_NOFILE, &lim) != 0) return;
+  auto wanted = static_cast<rlim_t>(connections + 256);
+  if (lim.rlim_cur >= wanted) return;
+  lim.rlim_cur = std::min(wanted, lim.rlim_max);
+  setrlimit(RLIMIT_NOFILE, &lim);
+  if (lim.rlim_cur < wanted)
+    spdlog::warn("http: {} connections allowed but only {} descriptors (ulimit -n)", connections,
+                 static_cast<std::uint64_t>(lim.rlim_cur));
+}
 
 int serve(const std::string& data_dir, const std::string& listen, std::uint16_t partitions,
           const std::string& auth_token, double kind_rate, double session_rate,
@@ -68,6 +88,14 @@ int serve(const std::string& data_dir, const std::string& listen, std::uint16_t 
     gw.auth_token = std::move(*token);
   }
   gw.max_body_bytes = limits.max_body_bytes;
+  gw.server.max_connections = limits.max_connections;
+  gw.server.max_header_bytes = limits.max_header_bytes;
+  gw.server.header_timeout = std::chrono::milliseconds(limits.header_timeout_ms);
+  gw.server.idle_timeout = std::chrono::milliseconds(limits.idle_timeout_ms);
+  // Requests in flight get a quarter of the shutdown deadline to finish;
+  // running attempts most of the rest.
+  gw.server.drain_timeout = std::chrono::milliseconds(limits.shutdown_timeout_ms / 4);
+  raise_open_file_limit(limits.max_connections);
   // A burst of one second's worth of tokens (at least one).
   gw.kind_rate = {kind_rate, std::max(1.0, kind_rate)};
   gw.session_rate = {session_rate, std::max(1.0, session_rate)};
@@ -108,29 +136,31 @@ int serve(const std::string& data_dir, const std::string& listen, std::uint16_t 
   spdlog::info("hypercore: signal {} received, shutting down", sig);
   auto deadline = std::chrono::milliseconds(limits.shutdown_timeout_ms);
   auto until = std::chrono::steady_clock::now() + deadline;
-  // httplib keeps an idle keep-alive connection's thread for up to its
-  // keep-alive timeout after stop(): stop it beside the engine, not before.
+  // In order: stop accepting, let requests in flight finish (bounded by the
+  // drain timeout), end open streams with a `shutdown` event, and only then
+  // stop the engine, so no answer is cut off by an engine already gone.
   std::promise<void> api_done;
   auto api_stopped = api_done.get_future();
   std::thread http_stop{[&api, &api_done] {
     api.stop();
     api_done.set_value();
   }};
-  // Running attempts get most of the deadline; the journal's last commit and
+  bool api_ok = api_stopped.wait_until(until) == std::future_status::ready;
+  // Running attempts get most of what is left; the journal's last commit and
   // closing the store need the rest. An agent that ignores its stop request
   // keeps its thread (and the actor system) alive past that.
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
   std::promise<void> engine_done;
   auto engine_stopped = engine_done.get_future();
   std::thread engine_stop{[&] {
-    eng.shutdown(std::max(std::chrono::milliseconds(0), deadline * 8 / 10));
+    eng.shutdown(std::max(std::chrono::milliseconds(0), left * 8 / 10));
     engine_done.set_value();
   }};
   // Every acknowledged job is durable once the journal's last commit
   // returned, and LMDB needs no clean close to stay consistent: what may be
-  // left at the deadline are HTTP threads finishing their last write and
+  // left at the deadline are connections finishing their last write and
   // agents that ignore their stop request. Wait for both, only until then.
   bool engine_ok = engine_stopped.wait_until(until) == std::future_status::ready;
-  bool api_ok = api_stopped.wait_until(until) == std::future_status::ready;
   if (!engine_ok || !api_ok) {
     spdlog::warn("hypercore: {} still busy at the shutdown deadline; exiting without waiting",
                  engine_ok ? "HTTP connections" : "agents");
@@ -195,6 +225,26 @@ int main(int argc, char** argv) {
     ->capture_default_str()
     ->check(CLI::Range(std::int64_t{100}, std::int64_t{3'600'000}))
     ->envname("HYPERCORE_SHUTDOWN_TIMEOUT_MS");
+  srv->add_option("--max-connections", limits.max_connections,
+                  "Open connections at most; one more gets 503 too_many_connections")
+    ->capture_default_str()
+    ->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000}))
+    ->envname("HYPERCORE_MAX_CONNECTIONS");
+  srv->add_option("--max-header-bytes", limits.max_header_bytes,
+                  "Largest request line and header block (431 above)")
+    ->capture_default_str()
+    ->check(CLI::Range(std::size_t{1024}, std::size_t{1} << 20))
+    ->envname("HYPERCORE_MAX_HEADER_BYTES");
+  srv->add_option("--header-timeout-ms", limits.header_timeout_ms,
+                  "A request's header block must arrive within this (the connection closes)")
+    ->capture_default_str()
+    ->check(CLI::Range(std::int64_t{100}, std::int64_t{600'000}))
+    ->envname("HYPERCORE_HEADER_TIMEOUT_MS");
+  srv->add_option("--idle-timeout-ms", limits.idle_timeout_ms,
+                  "A keep-alive connection without a request is closed after this")
+    ->capture_default_str()
+    ->check(CLI::Range(std::int64_t{100}, std::int64_t{86'400'000}))
+    ->envname("HYPERCORE_IDLE_TIMEOUT_MS");
   srv->add_option("--max-pending", limits.max_pending_jobs,
                   "Submits get 503 overloaded while this many jobs are not terminal (0: off)")
     ->capture_default_str()

@@ -10,6 +10,7 @@ packages=(
   libcaf-dev liblmdb-dev libsimdjson-dev nlohmann-json3-dev libspdlog-dev
   prometheus-cpp-dev catch2 libcli11-dev libcpp-httplib-dev libvalijson-dev
   libssl-dev zlib1g-dev
+  libboost1.81-dev
 )
 # clang 14 (Debian 12's default) compiles our C++20 against libstdc++ 12;
 # libclang-rt-14-dev holds libFuzzer and the sanitizer runtimes.

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // Event streams whose client reads slower than the events come, and the
 // firehose's gap event when the event log no longer holds a resume point.
+#include <condition_variable>
+#include <mutex>
+
 #include "hypercore/http/event_stream.hpp"
 #include "hypercore/http/gateway.hpp"
 #include "http_client.hpp"
@@ -13,16 +16,31 @@ using nlohmann::json;
 
 namespace {
 
-// Reads a stream until `done` holds for the events read so far, or the
-// stream ends; the events, in order.
+// Reads a stream the way the server does (take() whenever the notifier
+// rang) until `done` holds for the events read so far, the stream ends, or
+// 20 s pass (a guard against hangs); the events, in order.
 std::vector<sse_event> read_events(http::event_stream& stream,
                                    const std::function<bool(const std::vector<sse_event>&)>& done) {
+  std::mutex mutex;
+  std::condition_variable rang;
+  bool ready = false;
+  stream.set_notifier([&] {
+    std::lock_guard<std::mutex> guard{mutex};
+    ready = true;
+    rang.notify_all();
+  });
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   std::vector<sse_event> events;
   while (!done(events)) {
-    auto text = stream.next();
-    if (!text) break;
-    for (auto& e : parse_events(*text)) events.push_back(std::move(e));
+    auto chunk = stream.take();
+    for (auto& e : parse_events(chunk.text)) events.push_back(std::move(e));
+    if (chunk.over) break;
+    if (!chunk.text.empty()) continue;
+    std::unique_lock<std::mutex> lock{mutex};
+    if (!rang.wait_until(lock, until, [&] { return ready; })) break;
+    ready = false;
   }
+  stream.set_notifier(nullptr);
   return events;
 }
 
@@ -33,7 +51,6 @@ TEST_CASE("a firehose client slower than its events still reads every transition
   engine_fixture f;
   http::event_stream_options opts;
   opts.max_queued = 8;
-  opts.max_duration = std::chrono::seconds(20); // a guard against hangs: the stream ends
   auto from = f.eng->feed_position();
   auto stream = http::event_stream::open_firehose(*f.eng, feed_filter{}, from, opts);
   REQUIRE(stream);
@@ -59,7 +76,6 @@ TEST_CASE("a job's stream whose client fell behind catches up from the store and
   engine_fixture f;
   http::event_stream_options opts;
   opts.max_queued = 1;
-  opts.max_duration = std::chrono::seconds(20);
   auto id = f.submit(spec("flaky", {{"fail_times", 3}}));
   auto stream = http::event_stream::open_job(*f.eng, id, 0, opts);
   REQUIRE(stream);

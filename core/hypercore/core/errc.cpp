@@ -39,6 +39,8 @@ std::string_view to_string(errc x) {
     case errc::unauthorized: return "unauthorized";
     case errc::rate_limited: return "rate_limited";
     case errc::internal: return "internal";
+    case errc::headers_too_large: return "headers_too_large";
+    case errc::too_many_connections: return "too_many_connections";
   }
   return "unknown_error";
 }

@@ -77,6 +77,10 @@ enum class errc : std::uint8_t {
   rate_limited = 29,
   /// An unexpected failure inside the server (HTTP: an exception in a handler).
   internal = 30,
+  /// A request's header block is too large or has too many fields (HTTP 431).
+  headers_too_large = 31,
+  /// The server holds as many connections as it may; retry later (HTTP 503).
+  too_many_connections = 32,
 };
 
 std::string_view to_string(errc x);

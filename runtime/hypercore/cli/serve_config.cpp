@@ -26,6 +26,10 @@ const std::set<std::string>& known_keys() {
     "rate-per-session",
     "max-body-bytes",
     "max-pending",
+    "max-connections",
+    "max-header-bytes",
+    "header-timeout-ms",
+    "idle-timeout-ms",
     "shutdown-timeout-ms",
   };
   return keys;

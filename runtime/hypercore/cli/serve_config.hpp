@@ -4,7 +4,8 @@
 // The --config file of `hypercore serve`: a JSON object, or TOML-style
 // `key = value` lines, naming the serve options (data-dir, listen,
 // partitions, auth-token, rate-per-kind, rate-per-session, max-body-bytes,
-// max-pending). A value from the
+// max-pending, max-connections, max-header-bytes,
+// header-timeout-ms, idle-timeout-ms). A value from the
 // file is used only where neither the flag nor its HYPERCORE_* variable was
 // given. An unknown key or a malformed value is an error naming it.
 

@@ -38,6 +38,8 @@ http_code http_code_of(errc code) {
     case errc::duplicate_key: return {400, "duplicate_key"};
     case errc::unauthorized: return {401, "unauthorized"};
     case errc::rate_limited: return {429, "rate_limited"};
+    case errc::headers_too_large: return {431, "headers_too_large"};
+    case errc::too_many_connections: return {503, "too_many_connections"};
     case errc::already_running:
     case errc::data_dir_locked:
     case errc::foreign_data_dir:

@@ -11,21 +11,20 @@ namespace hypercore::http {
 using nlohmann::json;
 
 void gateway::impl::dead_letter_routes() {
-  const auto max_body = opts.max_body_bytes;
-  server.Get("/v1/dead", [this](const httplib::Request& req, httplib::Response& res) {
+  get("/v1/dead", sync([this](const request& req, response& res) {
     auto limit = int_param(req, res, "limit", 100, 1, 1000);
     if (!limit) return;
-    dead_filter filter{req.get_param_value("kind"), std::chrono::milliseconds(0),
+    dead_filter filter{req.param("kind"), std::chrono::milliseconds(0),
                        static_cast<std::size_t>(*limit)};
     auto dead = eng.dead_letters(filter);
     if (!dead) return reply_error(res, to_api_error(dead.error()));
     json jobs = json::array();
     for (const auto& j : *dead) jobs.push_back(to_json(j));
     reply(res, 200, {{"jobs", std::move(jobs)}});
-  });
+  }));
 
-  server.Post("/v1/dead/replay", with_body(max_body, [this](const httplib::Request&, httplib::Response& res, std::string& text) {
-    auto parsed = object_body(text, opts.max_json_depth, /*empty_is_object=*/true);
+  post("/v1/dead/replay", sync([this](const request& req, response& res) {
+    auto parsed = object_body(req.body, opts.max_json_depth, /*empty_is_object=*/true);
     if (auto* err = std::get_if<api_error>(&parsed)) return reply_error(res, *err);
     auto& body = std::get<json>(parsed);
     caf::expected<std::vector<job_id>> replayed{std::vector<job_id>{}};

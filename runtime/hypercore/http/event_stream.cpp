@@ -43,7 +43,7 @@ subscription_hooks event_stream::hooks() {
         self->queue_.push_back(t);
       }
     }
-    self->wake_.notify_all();
+    self->wake();
   };
   h.on_lost = [weak](std::uint64_t from, std::uint64_t to) {
     auto self = weak.lock();
@@ -58,7 +58,7 @@ subscription_hooks event_stream::hooks() {
         self->resync_ = true;
       }
     }
-    self->wake_.notify_all();
+    self->wake();
   };
   h.on_end = [weak] {
     auto self = weak.lock();
@@ -67,7 +67,7 @@ subscription_hooks event_stream::hooks() {
       std::lock_guard<std::mutex> guard{self->mutex_};
       self->ended_ = true;
     }
-    self->wake_.notify_all();
+    self->wake();
   };
   return h;
 }
@@ -94,10 +94,6 @@ event_stream::open_job(engine& eng, const job_id& id, std::uint64_t last_seen,
   if (auto err = s->subscribe(0)) return err;
   auto first = eng.get(id);
   if (!first) return first.error();
-  auto now = std::chrono::steady_clock::now();
-  s->next_heartbeat_ = now + opts.heartbeat;
-  s->until_ = opts.max_duration.count() > 0 ? now + opts.max_duration
-                                            : std::chrono::steady_clock::time_point::max();
   if (first->record.revision > last_seen) {
     s->pending_text_ = sse(first->record.revision, to_string(first->record.status), view_json(*first));
     s->last_sent_ = first->record.revision;
@@ -114,10 +110,6 @@ event_stream::open_firehose(engine& eng, const feed_filter& filter, std::uint64_
   s->filter_ = filter;
   s->last_sent_ = resume_from > 0 ? resume_from - 1 : 0;
   if (auto err = s->subscribe(resume_from)) return err;
-  auto now = std::chrono::steady_clock::now();
-  s->next_heartbeat_ = now + opts.heartbeat;
-  s->until_ = opts.max_duration.count() > 0 ? now + opts.max_duration
-                                            : std::chrono::steady_clock::time_point::max();
   return s;
 }
 
@@ -143,42 +135,44 @@ std::optional<std::string> event_stream::snapshot_if_newer() {
   return sse(view->record.revision, to_string(view->record.status), view_json(*view));
 }
 
-std::optional<std::string> event_stream::next() {
+void event_stream::wake() {
+  std::function<void()> notify;
+  {
+    std::lock_guard<std::mutex> guard{mutex_};
+    notify = notify_;
+  }
+  if (notify) notify();
+}
+
+void event_stream::set_notifier(std::function<void()> notify) {
+  {
+    std::lock_guard<std::mutex> guard{mutex_};
+    notify_ = std::move(notify);
+  }
+  // What arrived before the server listened is taken now.
+  wake();
+}
+
+event_stream::chunk event_stream::take() {
+  std::string out;
   for (;;) {
     std::deque<transition> batch;
     bool resync = false;
     std::uint64_t resubscribe_from = 0;
     {
-      std::unique_lock<std::mutex> lock{mutex_};
-      if (!pending_text_.empty()) return std::exchange(pending_text_, {});
-      if (finished_ || ended_) return std::nullopt;
-      auto deadline = std::min(next_heartbeat_, until_);
-      wake_.wait_until(lock, deadline, [&] {
-        return !queue_.empty() || resync_ || !pending_text_.empty() || ended_ || finished_
-               || (dropped_from_ != 0);
-      });
-      if (!pending_text_.empty()) return std::exchange(pending_text_, {});
-      if (ended_ || finished_) return std::nullopt;
+      std::lock_guard<std::mutex> lock{mutex_};
+      out += std::exchange(pending_text_, {});
+      if (finished_ || ended_) return {std::move(out), true};
       batch.swap(queue_);
       resync = std::exchange(resync_, false);
       if (batch.empty() && dropped_from_ != 0) resubscribe_from = std::exchange(dropped_from_, 0);
-      auto now = std::chrono::steady_clock::now();
-      if (batch.empty() && !resync && resubscribe_from == 0) {
-        if (now >= until_) return std::nullopt;
-        if (now >= next_heartbeat_) {
-          next_heartbeat_ = now + opts_.heartbeat;
-          return std::string{": keep-alive\n\n"};
-        }
-        continue;
-      }
-      next_heartbeat_ = now + opts_.heartbeat;
+      if (batch.empty() && !resync && resubscribe_from == 0) return {std::move(out), false};
     }
     if (resubscribe_from != 0) {
       // Read what the client was too slow for from the event log.
-      if (auto err = subscribe(resubscribe_from)) return std::nullopt;
+      if (auto err = subscribe(resubscribe_from)) return {std::move(out), true};
       continue;
     }
-    std::string out;
     if (firehose_) {
       for (const auto& t : batch) {
         if (t.position <= last_sent_) continue;
@@ -198,17 +192,22 @@ std::optional<std::string> event_stream::next() {
         }
       }
     }
-    if (!out.empty()) return out;
-    if (finished_) return std::nullopt;
+    if (finished_) return {std::move(out), true};
   }
+}
+
+std::string event_stream::closing_text(std::string_view reason) {
+  nlohmann::json data{{"reason", reason}, {"last_event_id", last_sent_}};
+  return "event: shutdown\ndata: " + safe_dump(data) + "\n\n";
 }
 
 void event_stream::stop() {
   {
     std::lock_guard<std::mutex> guard{mutex_};
     ended_ = true;
+    notify_ = nullptr;
   }
-  wake_.notify_all();
+  sub_.reset();
 }
 
 } // namespace hypercore::http

@@ -2,9 +2,10 @@
 #pragma once
 
 // One open Server-Sent Events stream, pushed from the commit feed: a feed
-// subscription queues transitions, and the connection's writer takes them
-// as formatted SSE text from next(), which blocks until there is something
-// to write (no polling of the store). Independent of the HTTP library.
+// subscription queues transitions and wakes the connection (the notifier),
+// which takes them as formatted SSE text from take() on its own I/O thread.
+// Nothing blocks and nothing polls the store; heartbeats and the stream's
+// deadline are the server's (server.hpp). Independent of the HTTP library.
 //
 // Per job (GET /v1/jobs/{id}/events): id = the job's revision. The first
 // event is the stored job when it is newer than Last-Event-ID (a snapshot:
@@ -18,7 +19,6 @@
 // `gap` event.
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -27,6 +27,7 @@
 #include <string>
 
 #include "hypercore/engine.hpp"
+#include "hypercore/http/message.hpp"
 
 namespace hypercore::http {
 
@@ -34,13 +35,9 @@ struct event_stream_options {
   /// Transitions queued for a slow client before the stream resyncs (per
   /// job: from the store; firehose: from the event log).
   std::size_t max_queued = 4096;
-  std::chrono::milliseconds heartbeat{std::chrono::seconds(15)};
-  /// A stream is closed after this long (0: never); the client reconnects
-  /// with Last-Event-ID.
-  std::chrono::milliseconds max_duration{0};
 };
 
-class event_stream : public std::enable_shared_from_this<event_stream> {
+class event_stream : public stream_source, public std::enable_shared_from_this<event_stream> {
 public:
   /// A job's stream, after `last_seen` (its revision; 0: from the start).
   static caf::expected<std::shared_ptr<event_stream>>
@@ -51,12 +48,17 @@ public:
   open_firehose(engine& eng, const feed_filter& filter, std::uint64_t resume_from,
                 event_stream_options opts);
 
-  /// The next bytes to write (events or a heartbeat comment), blocking until
-  /// there are some; nullopt once the stream is over.
-  std::optional<std::string> next();
-
-  /// Ends the stream: next() returns nullopt from now on. Thread-safe.
-  void stop();
+  /// The events ready now (see stream_source); over once the job's terminal
+  /// event was taken, or the feed ended the subscription.
+  chunk take() override;
+  void set_notifier(std::function<void()> notify) override;
+  /// A final `shutdown` event (reason: shutting_down or max_duration), so a
+  /// client knows to reconnect with Last-Event-ID rather than that it broke.
+  std::string closing_text(std::string_view reason) override;
+  /// Ends the stream and its subscription. Thread-safe.
+  void stop() override;
+  /// Keeps `token` as long as the stream lives (a slot of a stream limit).
+  void hold(std::shared_ptr<void> token) { token_ = std::move(token); }
 
   event_stream(engine& eng, event_stream_options opts) : eng_(eng), opts_(opts) {}
 
@@ -73,8 +75,10 @@ private:
   feed_filter filter_;
   subscription sub_;
 
+  void wake();
+
   std::mutex mutex_;
-  std::condition_variable wake_;
+  std::function<void()> notify_;
   std::deque<transition> queue_;
   /// Per job: transitions were dropped or lost; read the store again.
   bool resync_ = false;
@@ -86,8 +90,7 @@ private:
   bool finished_ = false;
   /// Last revision (per job) or position (firehose) written.
   std::uint64_t last_sent_ = 0;
-  std::chrono::steady_clock::time_point until_;
-  std::chrono::steady_clock::time_point next_heartbeat_;
+  std::shared_ptr<void> token_;
 };
 
 } // namespace hypercore::http

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-// The HTTP server: its set-up (threads, limits, authentication, the JSON
-// shape of httplib's own refusals), health, readiness and the agent list;
-// the route groups live in their own files.
+// The gateway: dispatch (where each route runs), what every request passes
+// before routing (authentication, UTF-8, smuggled lengths), health,
+// readiness and the agent list; the route groups live in their own files.
 #include "hypercore/http/gateway_impl.hpp"
 
 #include <spdlog/spdlog.h>
@@ -14,7 +14,7 @@ namespace hypercore::http {
 
 using nlohmann::json;
 
-bool gateway::impl::admit_rates(const std::vector<job_spec>& specs, httplib::Response& res) {
+bool gateway::impl::admit_rates(const std::vector<job_spec>& specs, response& res) {
   if (!limiter.enabled()) return true;
   auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
                std::chrono::steady_clock::now().time_since_epoch())
@@ -34,7 +34,7 @@ bool gateway::impl::admit_rates(const std::vector<job_spec>& specs, httplib::Res
 }
 
 void gateway::impl::agent_routes() {
-  server.Get("/v1/agents", [this](const httplib::Request&, httplib::Response& res) {
+  get("/v1/agents", sync([this](const request&, response& res) {
     json kinds = json::array();
     for (const auto& a : eng.agents()) {
       const auto& o = a.options;
@@ -47,112 +47,99 @@ void gateway::impl::agent_routes() {
                                   {"cap_ms", o.retry.cap_ms}, {"max_attempts", o.retry.max_attempts}}}});
     }
     reply(res, 200, {{"agents", std::move(kinds)}});
-  });
+  }));
+}
+
+bool gateway::impl::guard(const request& req, response& res) {
+  // Two lengths, or a length beside chunking, is how requests are smuggled
+  // past a proxy that reads them differently (the parser refuses most such
+  // requests before they get here).
+  if (req.header_count("Content-Length") > 1
+      || (req.has_header("Content-Length") && req.has_header("Transfer-Encoding"))) {
+    res.close = true;
+    reply_error(res, make_api_error(errc::invalid_request,
+                                    "conflicting Content-Length / Transfer-Encoding headers"));
+    return false;
+  }
+  // The decoded path and the headers we read are stored, logged or quoted:
+  // refuse bytes that are not UTF-8 before anything sees them.
+  if (!is_valid_utf8(req.path)) {
+    reply_error(res, make_api_error(errc::invalid_utf8, "the path is not valid UTF-8"));
+    return false;
+  }
+  for (const char* name : {"Idempotency-Key", "X-Session-Id", "Last-Event-ID", "Authorization"})
+    if (req.has_header(name) && !is_valid_utf8(req.header(name))) {
+      reply_error(res, make_api_error(errc::invalid_utf8,
+                                      std::string{"the "} + name + " header is not valid UTF-8"));
+      return false;
+    }
+  if (req.path.rfind("/v1/", 0) != 0) return true;
+  if (!opts.auth_token.empty()
+      && !constant_time_equals(req.header("Authorization"), "Bearer " + opts.auth_token)) {
+    reply_error(res, make_api_error(errc::unauthorized, "missing or wrong bearer token"));
+    return false;
+  }
+  // A request made within a session needs that session to be live.
+  if (req.has_header("X-Session-Id") && !eng.session(req.header("X-Session-Id"))) {
+    reply_error(res, make_api_error(errc::unauthorized, "unknown or expired session"));
+    return false;
+  }
+  return true;
+}
+
+void gateway::impl::dispatch(request req, responder done) {
+  const route* r = routes_table.match(req);
+  auto run = [this, r](request& req, responder& done) {
+    response res;
+    if (!guard(req, res)) return done(std::move(res));
+    if (!r) {
+      reply_error(res, make_api_error(errc::not_found, "no such endpoint"));
+      return done(std::move(res));
+    }
+    try {
+      r->handle(req, done);
+    } catch (const std::exception& e) {
+      spdlog::error("http: handler failed: {}", e.what());
+      response failed;
+      reply_error(failed, make_api_error(errc::internal, "internal error"));
+      done(std::move(failed));
+    }
+  };
+  // The session check asks the session store: that blocks, so a request
+  // naming a session runs on the pool whatever its route.
+  if (r && r->where == runs_on::io && !req.has_header("X-Session-Id")) return run(req, done);
+  srv->post_blocking([run, req = std::move(req), done = std::move(done)]() mutable { run(req, done); });
+}
+
+handler sync(sync_handler fn) {
+  return [fn = std::move(fn)](request& req, responder done) {
+    response res;
+    try {
+      fn(req, res);
+    } catch (const std::exception& e) {
+      spdlog::error("http: handler failed: {}", e.what());
+      res = response{};
+      reply_error(res, make_api_error(errc::internal, "internal error"));
+    }
+    done(std::move(res));
+  };
 }
 
 void gateway::impl::routes() {
-  auto threads = opts.threads;
-  server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
-  server.set_payload_max_length(opts.max_body_bytes);
-  // Without TCP_NODELAY, Nagle's algorithm and delayed ACKs add ~40 ms to a
-  // request whose headers and body go out in separate writes (measured: 16
-  // requests/s on one connection before, see bench/README.md).
-  server.set_tcp_nodelay(true);
-  // httplib closes a keep-alive connection after 5 requests by default;
-  // reconnect storms then overflow its small listen backlog.
-  server.set_keep_alive_max_count(100'000);
-
-  server.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
-    using handled = httplib::Server::HandlerResponse;
-    // Two lengths, or a length beside chunking, is how requests are smuggled
-    // past a proxy that reads them differently: refuse, and close.
-    if (req.get_header_value_count("Content-Length") > 1
-        || (req.has_header("Content-Length") && req.has_header("Transfer-Encoding"))) {
-      res.set_header("Connection", "close");
-      reply_error(res, make_api_error(errc::invalid_request,
-                                      "conflicting Content-Length / Transfer-Encoding headers"));
-      return handled::Handled;
-    }
-    // The decoded path and the headers we read are stored, logged or quoted:
-    // refuse bytes that are not UTF-8 before anything sees them.
-    if (!is_valid_utf8(req.path)) {
-      reply_error(res, make_api_error(errc::invalid_utf8, "the path is not valid UTF-8"));
-      return handled::Handled;
-    }
-    for (const char* name : {"Idempotency-Key", "X-Session-Id", "Last-Event-ID", "Authorization"})
-      if (req.has_header(name) && !is_valid_utf8(req.get_header_value(name))) {
-        reply_error(res, make_api_error(errc::invalid_utf8,
-                                        std::string{"the "} + name + " header is not valid UTF-8"));
-        return handled::Handled;
-      }
-    if (req.path.rfind("/v1/", 0) != 0) return handled::Unhandled;
-    if (!opts.auth_token.empty()
-        && !constant_time_equals(req.get_header_value("Authorization"), "Bearer " + opts.auth_token)) {
-      reply_error(res, make_api_error(errc::unauthorized, "missing or wrong bearer token"));
-      return handled::Handled;
-    }
-    // A request made within a session needs that session to be live.
-    if (req.has_header("X-Session-Id") && !eng.session(req.get_header_value("X-Session-Id"))) {
-      reply_error(res, make_api_error(errc::unauthorized, "unknown or expired session"));
-      return handled::Handled;
-    }
-    return handled::Unhandled;
-  });
-  // httplib answers some errors itself (413, 404 for unknown paths) with an
-  // empty body: give them the JSON shape too.
-  server.set_error_handler([](const httplib::Request&, httplib::Response& res) {
-    if (!res.body.empty()) return;
-    if (res.status == 413)
-      reply_error(res, make_api_error(errc::payload_too_large, "the request body is too large"));
-    else if (res.status == 404)
-      reply_error(res, make_api_error(errc::not_found, "no such endpoint"));
-    else {
-      // A refusal httplib made itself keeps its status (400, 414, ...).
-      auto refused = make_api_error(errc::invalid_request, "the request was refused");
-      refused.status = res.status;
-      reply_error(res, refused);
-    }
-  });
-  server.set_exception_handler(
-    [](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
-      std::string what = "unexpected error";
-      try {
-        if (ep) std::rethrow_exception(ep);
-      } catch (const std::exception& e) {
-        what = e.what();
-      } catch (...) {
-      }
-      spdlog::error("http: handler failed: {}", what);
-      reply_error(res, make_api_error(errc::internal, "internal error"));
-    });
-
-  server.Get("/health", [](const httplib::Request&, httplib::Response& res) {
-    reply(res, 200, {{"status", "up"}});
-  });
-  server.Get("/ready", [this](const httplib::Request&, httplib::Response& res) {
-    auto reason = eng.not_ready_reason();
-    if (reason.empty()) return reply(res, 200, {{"status", "ready"}});
-    res.set_header("Retry-After", "1");
-    reply_error(res, make_api_error(errc::not_running, "the engine is not ready: " + reason));
-  });
-
-
+  get("/health", sync([](const request&, response& res) { reply(res, 200, {{"status", "up"}}); }),
+      runs_on::io);
+  get("/ready", sync([this](const request&, response& res) {
+        auto reason = eng.not_ready_reason();
+        if (reason.empty()) return reply(res, 200, {{"status", "ready"}});
+        res.set_header("Retry-After", "1");
+        reply_error(res, make_api_error(errc::not_running, "the engine is not ready: " + reason));
+      }),
+      runs_on::io);
   job_routes();
   stream_routes();
   dead_letter_routes();
   session_routes();
   agent_routes();
-
-  const auto max_body = opts.max_body_bytes;
-  // Last: a body sent to any other path is still read under the bound
-  // (httplib would read it whole before answering 404).
-  auto no_such_endpoint = with_body(max_body, [](const httplib::Request&, httplib::Response& res, std::string&) {
-    reply_error(res, make_api_error(errc::not_found, "no such endpoint"));
-  });
-  server.Post(".*", no_such_endpoint);
-  server.Put(".*", no_such_endpoint);
-  server.Patch(".*", no_such_endpoint);
-  server.Delete(".*", no_such_endpoint);
 }
 
 gateway::gateway(engine& eng, gateway_options opts)
@@ -164,39 +151,35 @@ gateway::~gateway() { stop(); }
 
 caf::error gateway::start() {
   auto& m = *impl_;
-  if (m.opts.port == 0) {
-    m.bound_port = m.server.bind_to_any_port(m.opts.host);
-  } else if (m.server.bind_to_port(m.opts.host, m.opts.port)) {
-    m.bound_port = m.opts.port;
-  } else {
-    m.bound_port = -1;
-  }
-  if (m.bound_port <= 0)
-    return make_error(errc::invalid_config,
-                      "listen: cannot bind " + m.opts.host + ":" + std::to_string(m.opts.port));
-  m.thread = std::thread([&m] { m.server.listen_after_bind(); });
-  spdlog::info("http: listening on {}:{}", m.opts.host, m.bound_port);
+  auto so = m.opts.server;
+  so.host = m.opts.host;
+  so.port = m.opts.port;
+  so.max_body_bytes = m.opts.max_body_bytes;
+  m.srv = std::make_unique<server>(so, [&m](request req, responder done) {
+    m.dispatch(std::move(req), std::move(done));
+  });
+  if (auto err = m.srv->start()) return err;
+  spdlog::info("http: listening on {}:{}", m.opts.host, m.srv->port());
   return {};
 }
 
-int gateway::port() const { return impl_->bound_port; }
+int gateway::port() const { return impl_->srv ? impl_->srv->port() : -1; }
 
 void gateway::stop() {
   auto& m = *impl_;
   std::lock_guard<std::mutex> guard{m.stop_mutex};
-  if (!m.thread.joinable()) return;
+  if (!m.srv || m.stopped) return;
   m.stopping = true;
-  {
-    // Open streams end now instead of holding their threads through stop.
-    std::lock_guard<std::mutex> streams{m.streams_mutex};
-    for (auto& weak : m.streams)
-      if (auto stream = weak.lock()) stream->stop();
-  }
-  m.server.stop();
-  m.thread.join();
+  // Long polls would otherwise hold their connections through the drain.
+  m.answer_waits_at_stop();
+  m.srv->stop();
   m.stopped = true;
 }
 
 bool gateway::stopped() const { return impl_->stopped; }
+
+std::size_t gateway::connections() const { return impl_->srv ? impl_->srv->connections() : 0; }
+
+std::size_t gateway::open_streams() const { return impl_->srv ? impl_->srv->open_streams() : 0; }
 
 } // namespace hypercore::http

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
-// gateway: the HTTP API (v1) in front of an engine, on cpp-httplib's thread
-// pool. Owns: the listening socket and its threads. Persists: nothing; every
-// call goes through the engine. Fails: a bad request gets a JSON error with a
+// gateway: the HTTP API (v1) in front of an engine, on the event-driven
+// server of server.hpp. Owns: the server and its routes. Persists: nothing;
+// every call goes through the engine. Fails: a bad request gets a JSON error with a
 // stable code (api_error.hpp) and changes nothing; an exception inside a
 // handler becomes a 500 "internal", never a crash. Binds 127.0.0.1 unless
 // told otherwise.
@@ -16,6 +16,7 @@
 
 #include "hypercore/engine.hpp"
 #include "hypercore/http/rate_limiter.hpp"
+#include "hypercore/http/server.hpp"
 
 namespace hypercore::http {
 
@@ -31,10 +32,12 @@ struct gateway_options {
   /// Longest long poll a client may ask for, and longest event stream
   /// (a client reconnects with Last-Event-ID to go on).
   std::chrono::milliseconds max_wait{std::chrono::minutes(5)};
-  /// Server threads; each open event stream holds one.
-  std::size_t threads = 32;
-  /// Event streams open at once; more get 503 "overloaded".
-  std::size_t max_streams = 16;
+  /// Event streams open at once; more get 503 "overloaded". An open stream
+  /// holds a socket and a feed subscription, not a thread.
+  std::size_t max_streams = 16384;
+  /// The server's threads, connection limits and timeouts (host, port and
+  /// max_body_bytes above win over the ones in here).
+  server_options server;
   /// Token-bucket rate limits on submits (off while rate_per_s is 0).
   bucket_config kind_rate;
   bucket_config session_rate;
@@ -52,11 +55,15 @@ public:
   caf::error start();
   /// The bound port (useful with port 0).
   int port() const;
-  /// Stops accepting and waits for the server thread. Thread-safe; open
-  /// event streams end at once.
+  /// Graceful stop: stops accepting, finishes requests in flight (long
+  /// polls are answered 503 shutting_down), ends open event streams with a
+  /// `shutdown` event, then joins the server's threads. Thread-safe.
   void stop();
   /// True once stop() finished (every server thread is gone).
   bool stopped() const;
+  /// Connections and event streams open now.
+  std::size_t connections() const;
+  std::size_t open_streams() const;
 
 private:
   struct impl;

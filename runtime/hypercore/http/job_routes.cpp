@@ -13,13 +13,12 @@ using nlohmann::json;
 
 void gateway::impl::job_routes() {
   request_limits limits{opts.max_json_depth, opts.max_batch_jobs};
-  const auto max_body = opts.max_body_bytes;
-  server.Post("/v1/jobs", with_body(max_body, [this, limits](const httplib::Request& req, httplib::Response& res, std::string& body) {
-    auto parsed = parse_job_request(body, limits);
+  post("/v1/jobs", sync([this, limits](const request& req, response& res) {
+    auto parsed = parse_job_request(req.body, limits);
     if (auto* err = std::get_if<api_error>(&parsed)) return reply_error(res, *err);
     auto spec = std::move(std::get<job_spec>(parsed));
-    spec.idempotency_key = req.get_header_value("Idempotency-Key");
-    if (spec.session_id.empty()) spec.session_id = req.get_header_value("X-Session-Id");
+    spec.idempotency_key = req.header("Idempotency-Key");
+    if (spec.session_id.empty()) spec.session_id = req.header("X-Session-Id");
     if (!admit_rates({spec}, res)) return;
     auto done = eng.submit_all({spec});
     if (!done) return reply_error(res, to_api_error(done.error()));
@@ -28,13 +27,13 @@ void gateway::impl::job_routes() {
           {{"job_id", s.id.to_string()}, {"status", s.duplicate ? "duplicate" : "pending"}});
   }));
 
-  server.Post("/v1/jobs/batch", with_body(max_body, [this, limits](const httplib::Request& req, httplib::Response& res, std::string& body) {
-    auto parsed = parse_batch_request(body, limits);
+  post("/v1/jobs/batch", sync([this, limits](const request& req, response& res) {
+    auto parsed = parse_batch_request(req.body, limits);
     if (auto* err = std::get_if<api_error>(&parsed)) return reply_error(res, *err);
     auto& specs = std::get<std::vector<job_spec>>(parsed);
     if (req.has_header("X-Session-Id"))
       for (auto& s : specs)
-        if (s.session_id.empty()) s.session_id = req.get_header_value("X-Session-Id");
+        if (s.session_id.empty()) s.session_id = req.header("X-Session-Id");
     if (!admit_rates(specs, res)) return;
     auto done = eng.submit_all(specs);
     if (!done) return reply_error(res, to_api_error(done.error()));
@@ -43,29 +42,16 @@ void gateway::impl::job_routes() {
     reply(res, 202, {{"job_ids", std::move(ids)}});
   }));
 
-  server.Get(R"(/v1/jobs/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
+  get("/v1/jobs/{}", sync([this](const request& req, response& res) {
     auto id = path_id(req, res);
     if (!id) return;
     auto view = eng.get(*id);
     if (!view) return reply_error(res, to_api_error(view.error()));
     reply(res, 200, view_json(*view));
-  });
+  }));
 
-  server.Get(R"(/v1/jobs/([^/]+)/wait)", [this](const httplib::Request& req, httplib::Response& res) {
-    auto id = path_id(req, res);
-    if (!id) return;
-    auto timeout = int_param(req, res, "timeout_ms", 30'000, 0, opts.max_wait.count());
-    if (!timeout) return;
-    auto view = eng.wait(*id, std::chrono::milliseconds(*timeout));
-    if (view) return reply(res, 200, view_json(*view));
-    if (code_of(view.error()) != errc::timeout) return reply_error(res, to_api_error(view.error()));
-    auto current = eng.get(*id);
-    auto err = make_api_error(errc::timeout, "the job is not terminal yet");
-    if (current) err.details = view_json(*current);
-    reply_error(res, err);
-  });
-
-  server.Post(R"(/v1/jobs/([^/]+)/cancel)", with_body(max_body, [this](const httplib::Request& req, httplib::Response& res, std::string&) {
+  get("/v1/jobs/{}/wait", [this](request& req, responder done) { wait_for_job(req, std::move(done)); });
+  post("/v1/jobs/{}/cancel", sync([this](const request& req, response& res) {
     auto id = path_id(req, res);
     if (!id) return;
     auto status = eng.cancel(*id);

@@ -15,35 +15,36 @@ namespace hypercore::http {
 
 using nlohmann::json;
 
-void reply(httplib::Response& res, int status, const json& body) {
+void reply(response& res, int status, const json& body) {
   res.status = status;
-  res.set_content(safe_dump(body), "application/json");
+  res.body = safe_dump(body);
+  res.content_type = "application/json";
 }
 
-void reply_error(httplib::Response& res, const api_error& err) {
+void reply_error(response& res, const api_error& err) {
   res.status = err.status;
   // Every "retry later" answer says when.
   bool transient = err.code == "overloaded" || err.code == "storage_full"
                    || err.code == "storage_unavailable" || err.code == "unavailable"
                    || err.code == "not_ready";
   if (transient && !res.has_header("Retry-After")) res.set_header("Retry-After", "1");
-  res.set_content(err.body(), "application/json");
+  res.body = err.body();
+  res.content_type = "application/json";
 }
 
-std::optional<job_id> path_id(const httplib::Request& req, httplib::Response& res) {
-  auto id = job_id::parse(req.matches[1].str());
+std::optional<job_id> path_id(const request& req, response& res) {
+  const auto& text = req.matches.at(0);
+  auto id = job_id::parse(text);
   if (!id)
-    reply_error(res, make_api_error(errc::malformed_id,
-                                    "not a job id: '" + quote_for_message(req.matches[1].str()) + "'"));
+    reply_error(res, make_api_error(errc::malformed_id, "not a job id: '" + quote_for_message(text) + "'"));
   return id;
 }
 
 // A query parameter as a bounded integer; nullopt (and a 400) when malformed.
-std::optional<std::int64_t> int_param(const httplib::Request& req, httplib::Response& res,
-                                      const char* name, std::int64_t fallback, std::int64_t lo,
-                                      std::int64_t hi) {
+std::optional<std::int64_t> int_param(const request& req, response& res, const char* name,
+                                      std::int64_t fallback, std::int64_t lo, std::int64_t hi) {
   if (!req.has_param(name)) return fallback;
-  auto value = parse_bounded_int(req.get_param_value(name), lo, hi);
+  auto value = parse_bounded_int(req.param(name), lo, hi);
   if (!value) {
     reply_error(res, make_api_error(errc::invalid_request,
                                     std::string{name} + " must be an integer from "
@@ -55,34 +56,6 @@ std::optional<std::int64_t> int_param(const httplib::Request& req, httplib::Resp
 
 json view_json(const job_view& v) { return to_json(v.record, v.output); }
 
-
-httplib::Server::HandlerWithContentReader with_body(std::size_t max_bytes, body_handler handler) {
-  return [max_bytes, handler = std::move(handler)](const httplib::Request& req,
-                                                   httplib::Response& res,
-                                                   const httplib::ContentReader& reader) {
-    std::string body;
-    bool too_large = false;
-    bool read = reader([&](const char* data, std::size_t n) {
-      if (body.size() + n > max_bytes) {
-        too_large = true;
-        return false;
-      }
-      body.append(data, n);
-      return true;
-    });
-    if (too_large || res.status == 413) {
-      res.set_header("Connection", "close");
-      return reply_error(res, make_api_error(errc::payload_too_large,
-                                             "the request body is larger than "
-                                               + std::to_string(max_bytes) + " bytes"));
-    }
-    if (!read) {
-      res.set_header("Connection", "close");
-      return reply_error(res, make_api_error(errc::invalid_request, "the request body could not be read"));
-    }
-    handler(req, res, body);
-  };
-}
 
 /// Parses a JSON object body through the common size and depth guard.
 std::variant<json, api_error> object_body(const std::string& body, std::size_t max_depth,

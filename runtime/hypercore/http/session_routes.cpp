@@ -42,9 +42,8 @@ std::variant<std::optional<std::chrono::seconds>, api_error> ttl_of(const json& 
 } // namespace
 
 void gateway::impl::session_routes() {
-  const auto max_body = opts.max_body_bytes;
-  server.Post("/v1/sessions", with_body(max_body, [this](const httplib::Request&, httplib::Response& res, std::string& text) {
-    auto parsed = object_body(text, opts.max_json_depth);
+  post("/v1/sessions", sync([this](const request& req, response& res) {
+    auto parsed = object_body(req.body, opts.max_json_depth);
     if (auto* err = std::get_if<api_error>(&parsed)) return reply_error(res, *err);
     auto& body = std::get<json>(parsed);
     auto ttl = ttl_of(body);
@@ -56,26 +55,26 @@ void gateway::impl::session_routes() {
     if (!created) return reply_error(res, to_api_error(created.error()));
     reply(res, 201, session_json(*created));
   }));
-  server.Get(R"(/v1/sessions/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
-    auto found = eng.session(req.matches[1].str());
+  get("/v1/sessions/{}", sync([this](const request& req, response& res) {
+    auto found = eng.session(req.matches[0]);
     if (!found) return reply_error(res, to_api_error(found.error()));
     reply(res, 200, session_json(*found));
-  });
-  server.Patch(R"(/v1/sessions/([^/]+))", with_body(max_body, [this](const httplib::Request& req, httplib::Response& res, std::string& text) {
-    auto parsed = object_body(text, opts.max_json_depth);
+  }));
+  routes_table.add("PATCH", "/v1/sessions/{}", sync([this](const request& req, response& res) {
+    auto parsed = object_body(req.body, opts.max_json_depth);
     if (auto* err = std::get_if<api_error>(&parsed)) return reply_error(res, *err);
     auto& body = std::get<json>(parsed);
     auto ttl = ttl_of(body);
     if (auto* err = std::get_if<api_error>(&ttl)) return reply_error(res, *err);
     std::optional<json> data;
     if (body.contains("data")) data = body["data"];
-    auto updated = eng.update_session(req.matches[1].str(), data,
+    auto updated = eng.update_session(req.matches[0], data,
                                       std::get<std::optional<std::chrono::seconds>>(ttl));
     if (!updated) return reply_error(res, to_api_error(updated.error()));
     reply(res, 200, session_json(*updated));
   }));
-  server.Delete(R"(/v1/sessions/([^/]+))", with_body(max_body, [this](const httplib::Request& req, httplib::Response& res, std::string&) {
-    if (auto err = eng.delete_session(req.matches[1].str())) return reply_error(res, to_api_error(err));
+  routes_table.add("DELETE", "/v1/sessions/{}", sync([this](const request& req, response& res) {
+    if (auto err = eng.delete_session(req.matches[0])) return reply_error(res, to_api_error(err));
     res.status = 204;
   }));
 }
