@@ -98,6 +98,8 @@ void gateway::impl::wait_for_job(request& req, responder done) {
     std::erase_if(waits, [](const auto& p) { return p.expired(); });
     waits.push_back(w);
   }
+  // stop() answered the waits it saw; one registered after that is answered here.
+  if (stopping) return w->refuse(errc::shutting_down, "the server is shutting down; ask again");
   // The timer holds the wait until it fires; the subscription only a weak
   // reference, so an answered wait is freed with its timer.
   srv->run_after(std::chrono::milliseconds(*timeout), [this, w] {
