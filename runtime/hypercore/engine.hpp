@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -120,6 +121,16 @@ public:
 
   /// submit_batch, telling for each job whether it was a duplicate.
   caf::expected<std::vector<submission>> submit_all(const std::vector<job_spec>& specs);
+
+  /// What submit_async reports, exactly once.
+  using submit_done = std::function<void(caf::expected<std::vector<submission>>)>;
+
+  /// submit_all without waiting, for event-driven callers (the HTTP
+  /// server): admission runs here, and `done` is called before this returns
+  /// when it refuses; otherwise the journal's commit answers `done` later,
+  /// on one of the engine's threads, and this thread never waits for it.
+  /// The specs are moved into the jobs (no copy of params).
+  void submit_async(std::vector<job_spec> specs, submit_done done);
 
   /// True between a successful start() and the beginning of shutdown(),
   /// while the store accepts writes and the journal is up.

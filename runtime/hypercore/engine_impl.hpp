@@ -44,6 +44,16 @@ struct caller_thread_guard {
   ~caller_thread_guard() { caf::logger::set_current_actor_system(nullptr); }
 };
 
+// A failed request's error as the engine reports it.
+inline caf::error request_error_of(caf::error err) {
+  if (err == caf::sec::request_timeout)
+    return make_error(errc::timeout, "timed out waiting for a reply");
+  if (err == caf::sec::request_receiver_down)
+    return make_error(errc::unavailable,
+                      "the actor that answers this stopped; retry: it is being replaced");
+  return err;
+}
+
 struct engine::impl {
   engine_config cfg;
   /// cfg.clock, or the system clock: what every actor is given.
@@ -122,16 +132,16 @@ struct engine::impl {
     self->request(dest, timeout, std::forward<Ts>(xs)...)
       .receive([&](T& value) { out = std::move(value); },
                [&](caf::error& err) {
-                 if (err == caf::sec::request_timeout)
-                   out = make_error(errc::timeout, "timed out waiting for a reply");
-                 else if (err == caf::sec::request_receiver_down)
-                   out = make_error(errc::unavailable,
-                                    "the actor that answers this stopped; retry: it is being replaced");
-                 else
-                   out = std::move(err);
+                 out = request_error_of(std::move(err));
                });
     return out;
   }
+
+  // Checks and admits a batch of submits (the shared front of every
+  // submit); the caller holds enter().
+  caf::expected<append_jobs> admit_batch(std::vector<job_spec>&& specs);
+  // Admits and journals a batch, waiting for the commit.
+  caf::expected<std::vector<submission>> submit_now(std::vector<job_spec>&& specs);
 
   caf::duration request_timeout() const { return caf::duration{cfg.request_timeout}; }
 

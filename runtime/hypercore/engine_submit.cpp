@@ -3,18 +3,20 @@
 // journal), cancels (decided by the owning partition) and replays.
 #include "hypercore/engine_impl.hpp"
 
+#include <caf/event_based_actor.hpp>
+
 #include "hypercore/core/clock.hpp"
 
 namespace hypercore {
 
 caf::expected<job_id> engine::submit(const job_spec& spec) {
-  auto ids = submit_batch({spec});
-  if (!ids) return ids.error();
-  return ids->front();
+  auto done = impl_->submit_now(std::vector<job_spec>{spec});
+  if (!done) return done.error();
+  return done->front().id;
 }
 
 caf::expected<std::vector<job_id>> engine::submit_batch(const std::vector<job_spec>& specs) {
-  auto done = submit_all(specs);
+  auto done = impl_->submit_now(std::vector<job_spec>{specs});
   if (!done) return done.error();
   std::vector<job_id> ids;
   ids.reserve(done->size());
@@ -23,33 +25,33 @@ caf::expected<std::vector<job_id>> engine::submit_batch(const std::vector<job_sp
 }
 
 caf::expected<std::vector<submission>> engine::submit_all(const std::vector<job_spec>& specs) {
-  auto& m = *impl_;
-  if (auto err = m.check_writable()) return err;
-  auto [life, refused] = m.enter();
-  if (refused) return refused;
-  if (auto err = m.check_writable()) return err;
+  return impl_->submit_now(std::vector<job_spec>{specs});
+}
+
+caf::expected<append_jobs> engine::impl::admit_batch(std::vector<job_spec>&& specs) {
+  if (auto err = check_writable()) return err;
   if (specs.empty()) return make_error(errc::invalid_request, "a batch needs at least one job");
-  if (specs.size() > m.cfg.max_batch_jobs)
+  if (specs.size() > cfg.max_batch_jobs)
     return make_error(errc::payload_too_large,
-                      "a batch holds at most " + std::to_string(m.cfg.max_batch_jobs) + " jobs");
-  if (m.cfg.max_pending_jobs > 0) {
+                      "a batch holds at most " + std::to_string(cfg.max_batch_jobs) + " jobs");
+  if (cfg.max_pending_jobs > 0) {
     // As of the journal's last commit (one atomic load; it was a read
     // transaction per submit). Submits in flight are not counted, as they
     // were not by the read either.
-    auto pending = m.health->waiting();
-    if (pending + specs.size() > m.cfg.max_pending_jobs)
+    auto pending = health->waiting();
+    if (pending + specs.size() > cfg.max_pending_jobs)
       return make_error(errc::overloaded, std::to_string(pending)
                                             + " jobs are pending; the limit is "
-                                            + std::to_string(m.cfg.max_pending_jobs)
+                                            + std::to_string(cfg.max_pending_jobs)
                                             + ". Retry later.");
   }
   append_jobs cmd;
   cmd.jobs.reserve(specs.size());
-  auto now = m.clock();
+  auto now = clock();
   std::string problems;
   caf::error first;
   for (std::size_t i = 0; i < specs.size(); ++i) {
-    auto admitted = admit(specs[i], *m.catalog, m.limits, nullptr, now);
+    auto admitted = admit(std::move(specs[i]), *catalog, limits, nullptr, now);
     if (!admitted) {
       if (!first) first = admitted.error();
       if (specs.size() > 1) problems += "\n  jobs[" + std::to_string(i) + "]: " + message_of(admitted.error());
@@ -61,13 +63,54 @@ caf::expected<std::vector<submission>> engine::submit_all(const std::vector<job_
     if (specs.size() == 1) return first;
     return make_error(code_of(first), "batch refused, nothing was written:" + problems);
   }
-  // The partitions hear of the new jobs from the feed.
-  auto receipt = m.ask<append_receipt>(m.journal_handle(), m.request_timeout(), std::move(cmd));
-  if (!receipt) return receipt.error();
+  return cmd;
+}
+
+namespace {
+
+std::vector<submission> submissions_of(const append_receipt& receipt) {
   std::vector<submission> out;
-  out.reserve(receipt->refs.size());
-  for (const auto& ref : receipt->refs) out.push_back({ref.id, ref.duplicate});
+  out.reserve(receipt.refs.size());
+  for (const auto& ref : receipt.refs) out.push_back({ref.id, ref.duplicate});
   return out;
+}
+
+// One submit in flight: asks the journal and answers `done` from the reply,
+// then ends. An actor of its own because CAF 0.17 answers a request only to
+// an actor, and an event-based one waits on no thread.
+void relay_submit(caf::event_based_actor* self, journal_actor journal, caf::duration timeout,
+                  append_jobs cmd, engine::submit_done done) {
+  self->request(journal, timeout, std::move(cmd))
+    .then([done](const append_receipt& receipt) { done(submissions_of(receipt)); },
+          [done](caf::error& err) { done(request_error_of(std::move(err))); });
+}
+
+} // namespace
+
+caf::expected<std::vector<submission>> engine::impl::submit_now(std::vector<job_spec>&& specs) {
+  if (auto err = check_writable()) return err;
+  auto [life, refused] = enter();
+  if (refused) return refused;
+  auto cmd = admit_batch(std::move(specs));
+  if (!cmd) return cmd.error();
+  // The partitions hear of the new jobs from the feed.
+  auto receipt = ask<append_receipt>(journal_handle(), request_timeout(), std::move(*cmd));
+  if (!receipt) return receipt.error();
+  return submissions_of(*receipt);
+}
+
+void engine::submit_async(std::vector<job_spec> specs, submit_done done) {
+  auto& m = *impl_;
+  if (auto err = m.check_writable()) return done(err);
+  auto [life, refused] = m.enter();
+  if (refused) return done(refused);
+  auto cmd = m.admit_batch(std::move(specs));
+  if (!cmd) return done(cmd.error());
+  auto journal = m.journal_handle();
+  if (!journal) return done(make_error(errc::unavailable, "the journal is restarting; retry shortly"));
+  // Spawned while enter() holds the engine, so the actor system is alive.
+  m.sys->spawn(relay_submit, std::move(journal), m.request_timeout(), std::move(*cmd),
+               std::move(done));
 }
 
 caf::expected<job_view> engine::submit_and_wait(const job_spec& spec,

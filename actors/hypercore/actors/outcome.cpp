@@ -19,7 +19,7 @@ record_outcome decide_outcome(const job& j, job_finished f, const outcome_contex
     cmd.next = job_status::succeeded;
     cmd.output = std::move(f.output);
     for (auto& spec : f.followups) {
-      auto admitted = admit(spec, ctx.catalog, ctx.limits, &j, ctx.now_ms);
+      auto admitted = admit(std::move(spec), ctx.catalog, ctx.limits, &j, ctx.now_ms);
       if (!admitted) {
         // The worker checked these already; a catalog change is the only way here.
         cmd.next = job_status::dead;

@@ -27,7 +27,7 @@ caf::expected<nlohmann::json> parse_params(const std::string& text,
   return parsed;
 }
 
-caf::expected<job> admit(const job_spec& spec, const kind_catalog& catalog,
+caf::expected<job> admit(job_spec spec, const kind_catalog& catalog,
                          const admission_limits& limits, const job* parent,
                          std::int64_t now_ms) {
   // UTF-8 first: every later message may quote these strings.
@@ -65,11 +65,11 @@ caf::expected<job> admit(const job_spec& spec, const kind_catalog& catalog,
     if (auto err = entry->validate(*params)) return err;
   job j;
   j.id = job_id::generate();
-  j.kind = spec.kind;
-  j.params = spec.params.empty() ? "{}" : spec.params;
-  j.partition_key = spec.partition_key;
-  j.session_id = spec.session_id;
-  j.idempotency_key = spec.idempotency_key;
+  j.kind = std::move(spec.kind);
+  j.params = spec.params.empty() ? std::string{"{}"} : std::move(spec.params);
+  j.partition_key = std::move(spec.partition_key);
+  j.session_id = std::move(spec.session_id);
+  j.idempotency_key = std::move(spec.idempotency_key);
   j.priority = spec.priority;
   j.max_attempts = spec.max_attempts != 0 ? spec.max_attempts
                                           : entry->options.retry.max_attempts;

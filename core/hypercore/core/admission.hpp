@@ -40,9 +40,11 @@ caf::expected<nlohmann::json> parse_params(const std::string& text,
 /// Validates `spec` and builds its job (new id, partition, run_at, trace id).
 /// The one admission path: submits and follow-ups obey the same bounds
 /// (UTF-8 strings, key and kind lengths, priority, delay, attempts, params).
+/// `spec` is taken by value so a caller done with it moves it in (its
+/// strings, params included, become the job's without a copy).
 /// `parent` is set for follow-ups: they inherit its trace id and session and
 /// sit one level deeper in the chain.
-caf::expected<job> admit(const job_spec& spec, const kind_catalog& catalog,
+caf::expected<job> admit(job_spec spec, const kind_catalog& catalog,
                          const admission_limits& limits, const job* parent,
                          std::int64_t now_ms);
 

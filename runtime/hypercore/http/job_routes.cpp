@@ -13,34 +13,58 @@ using nlohmann::json;
 
 void gateway::impl::job_routes() {
   request_limits limits{opts.max_json_depth, opts.max_batch_jobs};
-  post("/v1/jobs", sync([this, limits](const request& req, response& res) {
+  // Submits run on an I/O thread: parse, admit, hand the jobs to the
+  // journal, and answer when its commit replies; no thread waits for the
+  // fsync, so every submit in flight joins the same group commit.
+  post("/v1/jobs", [this, limits](request& req, responder done) {
     auto parsed = parse_job_request(req.body, limits);
-    if (auto* err = std::get_if<api_error>(&parsed)) return reply_error(res, *err);
+    response res;
+    if (auto* err = std::get_if<api_error>(&parsed)) {
+      reply_error(res, *err);
+      return done(std::move(res));
+    }
     auto spec = std::move(std::get<job_spec>(parsed));
     spec.idempotency_key = req.header("Idempotency-Key");
     if (spec.session_id.empty()) spec.session_id = req.header("X-Session-Id");
-    if (!admit_rates({spec}, res)) return;
-    auto done = eng.submit_all({spec});
-    if (!done) return reply_error(res, to_api_error(done.error()));
-    const auto& s = done->front();
-    reply(res, s.duplicate ? 200 : 202,
-          {{"job_id", s.id.to_string()}, {"status", s.duplicate ? "duplicate" : "pending"}});
-  }));
+    std::vector<job_spec> specs;
+    specs.push_back(std::move(spec));
+    if (!admit_rates(specs, res)) return done(std::move(res));
+    // `res` keeps the rate-limit headers admit_rates set.
+    eng.submit_async(std::move(specs), [res = std::move(res), done = std::move(done)](auto result) mutable {
+      if (!result) {
+        reply_error(res, to_api_error(result.error()));
+      } else {
+        const auto& s = result->front();
+        reply(res, s.duplicate ? 200 : 202,
+              {{"job_id", s.id.to_string()}, {"status", s.duplicate ? "duplicate" : "pending"}});
+      }
+      done(std::move(res));
+    });
+  }, runs_on::io);
 
-  post("/v1/jobs/batch", sync([this, limits](const request& req, response& res) {
+  post("/v1/jobs/batch", [this, limits](request& req, responder done) {
     auto parsed = parse_batch_request(req.body, limits);
-    if (auto* err = std::get_if<api_error>(&parsed)) return reply_error(res, *err);
-    auto& specs = std::get<std::vector<job_spec>>(parsed);
+    response res;
+    if (auto* err = std::get_if<api_error>(&parsed)) {
+      reply_error(res, *err);
+      return done(std::move(res));
+    }
+    auto specs = std::move(std::get<std::vector<job_spec>>(parsed));
     if (req.has_header("X-Session-Id"))
       for (auto& s : specs)
         if (s.session_id.empty()) s.session_id = req.header("X-Session-Id");
-    if (!admit_rates(specs, res)) return;
-    auto done = eng.submit_all(specs);
-    if (!done) return reply_error(res, to_api_error(done.error()));
-    json ids = json::array();
-    for (const auto& s : *done) ids.push_back(s.id.to_string());
-    reply(res, 202, {{"job_ids", std::move(ids)}});
-  }));
+    if (!admit_rates(specs, res)) return done(std::move(res));
+    eng.submit_async(std::move(specs), [res = std::move(res), done = std::move(done)](auto result) mutable {
+      if (!result) {
+        reply_error(res, to_api_error(result.error()));
+      } else {
+        json ids = json::array();
+        for (const auto& s : *result) ids.push_back(s.id.to_string());
+        reply(res, 202, {{"job_ids", std::move(ids)}});
+      }
+      done(std::move(res));
+    });
+  }, runs_on::io);
 
   get("/v1/jobs/{}", sync([this](const request& req, response& res) {
     auto id = path_id(req, res);
