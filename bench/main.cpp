@@ -2,6 +2,7 @@
 // hypercore-bench: Hypercore's workloads, the limits of LMDB and CAF measured
 // in the same run, and (when given) a peer's results, printed as a table and
 // written as bench/results/latest.json (shape documented in bench/README.md).
+#include <filesystem>
 #include <fstream>
 #include <iomanip>
 #include <iostream>
@@ -121,13 +122,18 @@ int main(int argc, char** argv) {
     ->capture_default_str();
   app.add_option("--scratch", opts.scratch_dir, "Directory for scratch stores")->capture_default_str();
   app.add_option("--peer", peers, "Peer results JSON files to merge (BullMQ)");
-  app.add_option("--only", only, "Run only these groups: throughput latency chains recovery memory http limits");
+  app.add_option("--only", only, "Run only these groups: throughput latency chains recovery memory http edge limits");
   app.add_option("--plot-data", plot_data, "Also write the rate figures as a gnuplot table");
   app.add_option("--event-log-capacity", opts.event_log_capacity,
                  "Transitions kept in the event log (0: off), to measure what it costs")
     ->capture_default_str();
+  int sse_port = 0;
+  std::string sse_ids;
+  app.add_option("--sse-clients", sse_port, "Internal: be sse-10k's client process for this port");
+  app.add_option("--sse-ids", sse_ids, "Internal: the job ids for --sse-clients, one per line");
   app.add_flag("--smoke", opts.smoke, "A few hundred jobs, one run: checks that the bench works");
   CLI11_PARSE(app, argc, argv);
+  if (sse_port != 0) return run_sse_clients(sse_port, sse_ids);
   if (opts.smoke) {
     opts.jobs = 500;
     opts.runs = 1;
@@ -164,6 +170,7 @@ int main(int argc, char** argv) {
       add(run_http(opts, true));
       add(run_http(opts, false));
     }
+    if (wanted("edge")) add(run_http_edge(opts, std::filesystem::read_symlink("/proc/self/exe").string()));
   } catch (const std::exception& e) {
     std::cerr << "hypercore-bench: " << e.what() << '\n';
     return 1;

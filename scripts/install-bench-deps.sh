@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# Installs what the peer benchmarks need (redis-server, gnuplot-nox, node/npm),
+# Installs what the peer benchmarks need (redis-server, gnuplot-nox, node/npm)
+# and wrk (the outside HTTP load generator of http-single-wrk),
 # only what is missing, then the BullMQ peer's npm dependencies.
 # Idempotent and non-interactive. Does not start or enable any redis service:
 # the bench scripts run their own redis-server on a private loopback port.
@@ -8,7 +9,7 @@ set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
-packages=(redis-server gnuplot-nox)
+packages=(redis-server gnuplot-nox wrk)
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
   packages+=(nodejs npm)
 fi
