@@ -1,0 +1,3 @@
+wrk.method = "POST"
+wrk.body   = '{"kind":"echo","params":{"text":"hello world"}}'
+wrk.headers["Content-Type"] = "application/json"
