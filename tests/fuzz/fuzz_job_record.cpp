@@ -51,6 +51,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   check_transition_record(fuzz::as_text(data, size), size);
   auto decoded = persistence::decode_job(fuzz::as_text(data, size));
   if (!decoded) return 0;
+  // The partition's window reads only the head: it must agree with the
+  // whole record on every field it reads.
+  auto head = persistence::decode_job_head(fuzz::as_text(data, size));
+  fuzz::require(head.has_value(), "a record that decodes has a head");
+  fuzz::require(head->id == decoded->id && head->kind == decoded->kind
+                  && head->partition_key == decoded->partition_key && head->status == decoded->status
+                  && head->priority == decoded->priority && head->seq == decoded->seq
+                  && head->run_at_ms == decoded->run_at_ms,
+                "the head agrees with the whole record");
 
   auto encoded = persistence::encode_job(*decoded);
   auto again = persistence::decode_job(encoded);

@@ -53,7 +53,7 @@ void write_outcome(partition_self self, record_outcome cmd) {
     .then(
       [=](append_receipt&) {
         self->state.rewrite_tries.erase(id);
-        auto* j = self->state.queue.find(id);
+        auto* j = self->state.queue.running_job(id);
         if (next == job_status::retrying && self->state.cancel_requested.erase(id) != 0) {
           // Cancelled while this retry was being written: cancel wins.
           record_outcome cancel;
@@ -102,7 +102,7 @@ void write_outcome(partition_self self, record_outcome cmd) {
 
 void on_finished(partition_self self, job_finished& f) {
   auto& st = self->state;
-  auto* j = st.queue.find(f.id);
+  auto* j = st.queue.running_job(f.id);
   if (j == nullptr || j->attempts != f.attempt
       || st.queue.state_of(f.id) != partition_queue::slot_state::running)
     return; // a late result of an attempt that no longer counts
@@ -113,7 +113,7 @@ void on_finished(partition_self self, job_finished& f) {
   write_outcome(self, std::move(cmd));
 }
 
-void start_attempt(partition_self self, job& j) {
+void start_attempt(partition_self self, job j, job_tables& t) {
   auto& st = self->state;
   if (j.attempts >= j.max_attempts && j.max_attempts > 0) {
     // Every allowed attempt has started, yet the job is not finished: the
@@ -127,6 +127,7 @@ void start_attempt(partition_self self, job& j) {
     cmd.error = interrupted_entry(j.attempts, cmd.at_ms);
     cmd.error.message += "; no attempts left";
     cmd.error.retryable = false;
+    st.queue.hold(j.id, std::move(j));
     write_outcome(self, std::move(cmd));
     return;
   }
@@ -136,22 +137,23 @@ void start_attempt(partition_self self, job& j) {
   j.status = job_status::running;
   auto now = self->state.now();
   run_job cmd;
-  cmd.j = j;
   if (!j.session_id.empty()) {
-    auto stored = persistence::read_tables(
-      *st.links.env, [&](job_tables& t) { return t.get_session(j.session_id); });
-    if (!stored)
-      spdlog::warn("partition {}: reading session failed: {}", st.opts.index,
-                   message_of(stored.error()));
-    else if (*stored && (*stored)->live_at(now)) {
+    auto stored = t.get_session(j.session_id);
+    if (stored && stored->live_at(now)) {
       cmd.has_session = true;
-      cmd.session_data = std::move((*stored)->data);
+      cmd.session_data = std::move(stored->data);
     }
   }
+  // The agent gets the params; what the partition keeps for the outcome
+  // (kind, attempts, chain fields) does not need them.
+  auto params = std::move(j.params);
+  cmd.j = j;
+  cmd.j.params = std::move(params);
   auto kind = j.kind;
   ++st.in_flight[kind];
   auto id = j.id;
   auto attempt = j.attempts;
+  st.queue.hold(id, std::move(j));
   self->request(st.links.pools.at(kind), caf::infinite, std::move(cmd))
     .then(
       [=](job_finished& f) {
@@ -185,7 +187,31 @@ void dispatch(partition_self self) {
     auto limit = entry != nullptr ? std::max<std::uint32_t>(1, entry->options.concurrency) : 1;
     return st.in_flight[kind] < limit;
   };
-  while (auto* j = st.queue.take_next(has_credit)) start_attempt(self, *j);
+  // The window keeps only what ordering needs; each job taken is read
+  // whole from the store here, all of them in one read transaction, opened
+  // only when there is a job to start (dispatch runs after every message).
+  std::optional<job_id> in_hand = st.queue.take_next(has_credit);
+  if (!in_hand) return;
+  std::vector<job_id> gone;
+  auto read = persistence::read_tables(*st.links.env, [&](job_tables& t) {
+    while (in_hand) {
+      if (auto j = t.get_job(*in_hand); j && !is_terminal(j->status)) {
+        // Reads (the session) come before anything is sent, so a failed
+        // read leaves the job in hand, not half started.
+        start_attempt(self, std::move(*j), t);
+      } else {
+        gone.push_back(*in_hand);  // purged or ended behind our back: let it go
+      }
+      in_hand = st.queue.take_next(has_credit);
+    }
+  });
+  if (read) {
+    // The store could not be read: the job in hand is ready again for the
+    // next dispatch (the next message or page-in).
+    if (in_hand) st.queue.requeue(*in_hand);
+    spdlog::error("partition {}: reading jobs to start failed: {}", st.opts.index, message_of(read));
+  }
+  for (const auto& id : gone) on_terminal(self, id);
 }
 
 caf::result<job_status> cancel(partition_self self, const job_id& id) {
@@ -299,7 +325,7 @@ partition_actor::behavior_type partition_behavior(partition_self self, partition
     [=](journal_atom, journal_actor& j) { self->state.links.journal = std::move(j); },
     [=](rewrite_atom, record_outcome& cmd) {
       // A kept outcome whose job left meanwhile (cancel won) is dropped.
-      if (self->state.queue.find(cmd.id) == nullptr) {
+      if (!self->state.queue.contains(cmd.id)) {
         self->state.rewrite_tries.erase(cmd.id);
         return;
       }

@@ -23,14 +23,14 @@ std::size_t page_budget(std::size_t window) { return std::max<std::size_t>(4096,
 } // namespace
 
 // Loads the job that became a key's head after `after_seq` left.
-void load_next_of_key(partition_self self, const job& left) {
+void load_next_of_key(partition_self self, const partition_queue::departed& left) {
   auto& st = self->state;
   if (left.partition_key.empty()) return;
   auto read = persistence::read_tables(*st.links.env, [&](job_tables& t) {
     auto next = t.next_of_key(st.opts.index, stable_hash(left.partition_key), left.seq);
     if (!next || st.queue.contains(*next)) return;
-    auto j = t.get_job(*next);
-    if (j && !is_terminal(j->status)) st.queue.add(std::move(*j), st.now());
+    auto j = t.get_job_head(*next);
+    if (j && !is_terminal(j->status)) st.queue.add(*j, st.now());
   });
   if (read) spdlog::error("partition {}: reading key chain failed: {}", st.opts.index, message_of(read));
 }
@@ -58,8 +58,8 @@ void page_in_scheduled(partition_self self, job_tables& t, std::int64_t now,
                        stopped_full = true;
                        return false;
                      }
-                     auto j = t.get_job(id);
-                     if (j && !is_terminal(j->status)) st.queue.add(std::move(*j), now);
+                     auto j = t.get_job_head(id);
+                     if (j && !is_terminal(j->status)) st.queue.add(*j, now);
                      return true;
                    });
   if (stopped_full) return; // look again as soon as room frees up
@@ -100,11 +100,12 @@ void page_in(partition_self self) {
       if (st.queue.contains(e.id) || st.cancelling.count(e.id) != 0) return true;
       // Not the head of its key: the key's chain brings it in later.
       if (e.key_hash && st.queue.key_hash_busy(*e.key_hash)) return true;
-      auto j = t.get_job(e.id);
+      // Only the head: params and history are read when the job starts.
+      auto j = t.get_job_head(e.id);
       ++st.records_paged;
       if (!j || is_terminal(j->status)) return true;
       if (!j->partition_key.empty() && st.queue.key_busy(j->partition_key)) return true;
-      st.queue.add(std::move(*j), now);
+      st.queue.add(*j, now);
       return true;
     });
     st.backlog = stopped_full || budget_spent;

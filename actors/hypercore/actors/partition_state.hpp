@@ -61,7 +61,7 @@ using partition_self = partition_actor::stateful_pointer<partition_state>;
 /// Pages pending and due scheduled jobs in while there is room.
 void page_in(partition_self self);
 /// Loads the job that became its key's head once `left` is terminal.
-void load_next_of_key(partition_self self, const job& left);
+void load_next_of_key(partition_self self, const partition_queue::departed& left);
 /// Arms the timer for `run_at` unless an earlier one is armed.
 void arm_timer(partition_self self, std::int64_t run_at);
 /// A job now waits in the scheduled index until `run_at`.

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <caf/meta/type_name.hpp>
@@ -78,6 +79,19 @@ struct job {
   /// Bumped by every durable transition (1 when journaled): the event id of
   /// the job's live stream.
   std::uint64_t revision = 0;
+};
+
+/// What a partition's window keeps of a waiting job, read from its record
+/// without the params and the history (persistence::decode_job_head). The
+/// views point into the record: valid only inside the read transaction.
+struct job_head {
+  job_id id;
+  std::string_view kind;
+  std::string_view partition_key;
+  job_status status = job_status::pending;
+  std::int32_t priority = 0;
+  std::uint64_t seq = 0;
+  std::int64_t run_at_ms = 0;
 };
 
 template <class Inspector>

@@ -157,4 +157,28 @@ std::optional<job> decode_job(std::string_view bytes) {
   return j;
 }
 
+std::optional<job_head> decode_job_head(std::string_view bytes) {
+  if (bytes.empty()) return std::nullopt;
+  auto version = static_cast<std::uint8_t>(bytes[0]);
+  if (version != 1 && version != job_record_version) return std::nullopt;
+  record_reader in{bytes.substr(1)};
+  job_head h;
+  std::string_view skipped;
+  job_id parent;
+  std::uint8_t status = 0;
+  std::uint32_t attempts = 0, max_attempts = 0, depth = 0;
+  std::uint16_t partition = 0;
+  std::int64_t created_at_ms = 0;
+  // The layout of decode_job, with params, session, idempotency key, trace
+  // id and parent skipped rather than copied.
+  bool ok = in.read(h.id) && in.read(h.kind) && in.read(skipped) && in.read(h.partition_key)
+            && in.read(skipped) && in.read(skipped) && in.read(skipped) && in.read(parent)
+            && in.read(status) && in.read(h.priority) && in.read(attempts) && in.read(max_attempts)
+            && in.read(depth) && in.read(partition) && in.read(h.seq) && in.read(created_at_ms)
+            && in.read(h.run_at_ms);
+  if (!ok || status > static_cast<std::uint8_t>(job_status::cancelled)) return std::nullopt;
+  h.status = static_cast<job_status>(status);
+  return h;
+}
+
 } // namespace hypercore::persistence

@@ -21,6 +21,11 @@ std::string encode_job(const job& j);
 /// a version this build does not know.
 std::optional<job> decode_job(std::string_view bytes);
 
+/// The fields a partition orders by, read from the same record without
+/// copying a string (the views point into `bytes`); nullopt where
+/// decode_job would refuse the record's head.
+std::optional<job_head> decode_job_head(std::string_view bytes);
+
 /// Big-endian key pieces, so LMDB's byte order is numeric order.
 void put_be16(std::string& out, std::uint16_t v);
 void put_be64(std::string& out, std::uint64_t v);

@@ -72,6 +72,12 @@ std::optional<job> job_tables::get_job(const job_id& id) const {
   return decode_job(*bytes);
 }
 
+std::optional<job_head> job_tables::get_job_head(const job_id& id) const {
+  auto bytes = get(dbs_.jobs, id_key(id));
+  if (!bytes) return std::nullopt;
+  return decode_job_head(*bytes);
+}
+
 void job_tables::put_job(const job& j) { put(dbs_.jobs, id_key(j.id), encode_job(j)); }
 
 void job_tables::del_job(const job_id& id) { del(dbs_.jobs, id_key(id)); }

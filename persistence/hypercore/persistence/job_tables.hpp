@@ -48,6 +48,8 @@ public:
   job_tables(const lmdb_env& env, MDB_txn* txn) : dbs_(env.dbs()), txn_(txn) {}
 
   std::optional<job> get_job(const job_id& id) const;
+  /// The record's head (decode_job_head): valid until the transaction ends.
+  std::optional<job_head> get_job_head(const job_id& id) const;
   void put_job(const job& j);
   void del_job(const job_id& id);
 

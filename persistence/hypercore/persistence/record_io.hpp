@@ -57,6 +57,15 @@ public:
     return true;
   }
 
+  /// A string as a view into the record, no copy.
+  bool read(std::string_view& s) {
+    std::uint32_t n = 0;
+    if (!read(n) || rest_.size() < n) return false;
+    s = rest_.substr(0, n);
+    rest_.remove_prefix(n);
+    return true;
+  }
+
   bool read(job_id& id) { return read(id.hi) && read(id.lo); }
 
   /// Bytes not read yet: bounds a count read from the record.

@@ -46,6 +46,31 @@ TEST_CASE("a job record round-trips through the codec", "[unit][persistence]") {
   CHECK(decoded->followups == j.followups);
 }
 
+TEST_CASE("a record's head reads what the window orders by, without the params",
+          "[unit][persistence]") {
+  auto j = sample(3, 42, "user-7");
+  j.kind = "rag.embed";
+  j.priority = -7;
+  j.run_at_ms = 123456789;
+  j.status = job_status::retrying;
+  auto bytes = encode_job(j);
+
+  auto head = decode_job_head(bytes);
+
+  REQUIRE(head);
+  CHECK(head->id == j.id);
+  CHECK(head->kind == "rag.embed");
+  CHECK(head->partition_key == "user-7");
+  CHECK(head->status == job_status::retrying);
+  CHECK(head->priority == -7);
+  CHECK(head->seq == 42);
+  CHECK(head->run_at_ms == 123456789);
+  // A record cut inside its head, or of an unknown version, has none.
+  CHECK_FALSE(decode_job_head(std::string_view{bytes}.substr(0, 20)));
+  bytes[0] = 99;
+  CHECK_FALSE(decode_job_head(bytes));
+}
+
 TEST_CASE("truncated or unknown-version records are refused", "[unit][persistence]") {
   auto bytes = encode_job(sample(0, 1));
 
