@@ -7,7 +7,7 @@ set style data histogram
 set style histogram cluster gap 1
 set style fill solid 0.85 border -1
 set boxwidth 0.9
-set ylabel "jobs/s (chain3: chains/s)"
+set ylabel "jobs/s (chain3: chains/s; http-*: BullMQ bars are its single add)"
 set logscale y
 set yrange [100:200000]
 set grid ytics
