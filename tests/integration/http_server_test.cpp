@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include "hypercore/http/gateway.hpp"
@@ -77,6 +78,33 @@ std::size_t threads_of_this_process() {
   return n;
 }
 
+// The threads' names (for a failure message: which thread appeared).
+std::string thread_names() {
+  std::string out;
+  for (const auto& e : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::ifstream comm{e.path() / "comm"};
+    std::string name;
+    std::getline(comm, name);
+    out += name + " ";
+  }
+  return out;
+}
+
+// The thread count once start-up is over: detached actors and CAF's own
+// threads start asynchronously, so wait for one job through the whole path
+// and for the count to hold still.
+std::size_t settled_threads(engine_fixture& f) {
+  f.wait_terminal(f.submit(spec("echo", {{"warm", "up"}})));
+  auto last = threads_of_this_process();
+  for (int i = 0; i < 100; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    auto now = threads_of_this_process();
+    if (now == last) return now;
+    last = now;
+  }
+  return last;
+}
+
 struct server_fixture : engine_fixture {
   std::unique_ptr<http::gateway> api;
   int port = 0;
@@ -98,7 +126,8 @@ struct server_fixture : engine_fixture {
 TEST_CASE("a thousand idle keep-alive connections neither block a new request nor take threads",
           "[integration][http][server]") {
   server_fixture f;
-  auto threads_before = threads_of_this_process();
+  auto threads_before = settled_threads(f);
+  auto names_before = thread_names();
   std::vector<int> idle;
 
   for (int i = 0; i < 1000; ++i) {
@@ -113,6 +142,7 @@ TEST_CASE("a thousand idle keep-alive connections neither block a new request no
 
   CHECK(answer.status == 202);
   CHECK(f.api->connections() >= 1000);
+  INFO("threads before: " << names_before << "\nafter: " << thread_names());
   CHECK(threads_of_this_process() <= threads_before + 2);
   for (int fd : idle) ::close(fd);
 }
@@ -243,9 +273,9 @@ TEST_CASE("two thousand event streams each receive their job's terminal event, o
   // first event says so).
   std::vector<job_spec> specs(streams, spec("sleep", {{"ms", 1}}));
   for (auto& s : specs) s.partition_key = "one-after-another";
+  auto threads_before = settled_threads(f);
   auto ids = f.eng->submit_batch(specs);
   REQUIRE(ids);
-  auto threads_before = threads_of_this_process();
 
   std::vector<int> fds;
   std::vector<std::string> got(streams);
