@@ -47,9 +47,6 @@ struct engine_config {
   /// subscriber that fell behind, or a stream that reconnects, can resume.
   /// 0 keeps none: catching up then reports the range as lost.
   std::size_t event_log_capacity = 1'000'000;
-  /// How long a start record may wait to share the next commit (see
-  /// journal_options::start_linger); 0 commits each start at once.
-  std::chrono::milliseconds start_linger{2};
   /// Longest any engine call waits for an actor's answer; past it the call
   /// returns errc::timeout. wait() is bounded by its own timeout instead.
   std::chrono::milliseconds request_timeout{std::chrono::seconds(30)};

@@ -96,7 +96,6 @@ journal_actor engine::impl::make_journal() {
   jopts.inject_write_error = cfg.inject_write_error;
   jopts.feed = caf::actor_cast<caf::actor>(feed); // see make_partition
   jopts.event_log_capacity = cfg.event_log_capacity;
-  jopts.start_linger = cfg.start_linger;
   jopts.clock = clock;
   return spawn_journal(*sys, env, jopts);
 }

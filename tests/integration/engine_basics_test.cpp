@@ -352,33 +352,3 @@ TEST_CASE("sequence numbers are never reused across restarts, even for scheduled
   CHECK(fresh_view->record.status == job_status::succeeded);
   CHECK(delayed_view->record.status == job_status::succeeded);
 }
-
-TEST_CASE("a short job's start record shares its outcome's commit; a long job's commits after the linger",
-          "[integration][engine][journal]") {
-  // A 50 ms job: its start and outcome are far enough apart that they never
-  // share a commit by chance, and close enough for a 500 ms linger.
-  auto commits_for_one_job = [](std::chrono::milliseconds linger) {
-    engine_fixture f{4, [linger](engine_config& c) { c.start_linger = linger; }};
-    auto before = f.eng->stats().commits;
-    auto id = f.submit(spec("sleep", {{"ms", 50}}));
-    auto view = f.wait_terminal(id);
-    CHECK(view.record.status == job_status::succeeded);
-    CHECK(view.record.attempts == 1);
-    return f.eng->stats().commits - before;
-  };
-  // Submit, start, outcome: three commits when each start commits at once;
-  // two when the start waits (up to a generous 500 ms) for the outcome.
-  CHECK(commits_for_one_job(std::chrono::milliseconds(0)) == 3);
-  CHECK(commits_for_one_job(std::chrono::milliseconds(500)) == 2);
-
-  // A long attempt's start is not held back for the outcome: it commits
-  // once the linger is up, and the job reads running while it runs.
-  engine_fixture f{4, [](engine_config& c) { c.start_linger = std::chrono::milliseconds(20); }};
-  auto id = f.submit(spec("sleep", {{"ms", 3000}}));
-  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(2);
-  while (f.eng->get(id)->record.status != job_status::running && std::chrono::steady_clock::now() < until)
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  CHECK(f.eng->get(id)->record.status == job_status::running);
-  f.eng->cancel(id);
-  f.eng->shutdown(std::chrono::milliseconds(100));
-}

@@ -49,7 +49,6 @@ struct journal_state {
   std::optional<persistence::job_store> store;
   std::vector<queued_command> queue;
   bool flush_scheduled = false;
-  bool linger_scheduled = false;
   std::uint64_t commits = 0;
   std::uint64_t records = 0;
   std::uint64_t failed_batches = 0;
@@ -151,7 +150,6 @@ struct journal_state {
 
   void flush() {
     flush_scheduled = false;
-    linger_scheduled = false;
     if (queue.empty()) return;
     std::vector<queued_command> batch;
     if (queue.size() <= opts.max_batch) {
@@ -197,16 +195,6 @@ void schedule_flush(journal_pointer self) {
     // Lands behind everything already in the mailbox: that is the group.
     self->send(self, flush_atom::value);
   }
-}
-
-// A start record alone: commit it after start_linger unless something that
-// is waited on (which flushes at once) takes it along first.
-void schedule_linger(journal_pointer self) {
-  auto& st = self->state;
-  if (st.opts.start_linger.count() <= 0) return schedule_flush(self);
-  if (st.flush_scheduled || st.linger_scheduled) return;
-  st.linger_scheduled = true;
-  self->delayed_send(self, st.opts.start_linger, flush_atom::value);
 }
 
 // While the store fails, probe it with an empty write at a growing pause, so
@@ -258,7 +246,7 @@ journal_actor::behavior_type journal_behavior(journal_pointer self,
     },
     [=](record_start& cmd) {
       self->state.queue.push_back({std::move(cmd), {}, {}});
-      schedule_linger(self);
+      schedule_flush(self);
     },
     [=](record_outcome& cmd) -> caf::result<append_receipt> {
       return enqueue_with_receipt(self, std::move(cmd));

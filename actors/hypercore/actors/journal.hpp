@@ -106,11 +106,6 @@ struct journal_options {
   /// Transitions kept in the event log for subscribers that fell behind and
   /// for resuming streams; 0 keeps none (positions still advance).
   std::size_t event_log_capacity = 1'000'000;
-  /// How long a start record with nothing else queued waits for a commit to
-  /// ride (an outcome, a submit) before it is committed alone; 0: at once.
-  /// Nobody waits on a start's commit, so this costs no acknowledged write
-  /// anything; a short job's start then shares its outcome's fsync.
-  std::chrono::milliseconds start_linger{2};
   /// Milliseconds since the epoch for the rules' "now" (idempotency TTL,
   /// replays, session liveness); empty: the system clock.
   std::function<std::int64_t()> clock;
