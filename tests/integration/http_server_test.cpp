@@ -26,21 +26,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// A plain TCP connection to 127.0.0.1:port; -1 when it could not connect.
-int connect_to(int port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return -1;
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<std::uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  return fd;
-}
-
 bool send_all(int fd, std::string_view bytes) {
   while (!bytes.empty()) {
     auto n = ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
@@ -131,7 +116,7 @@ TEST_CASE("a thousand idle keep-alive connections neither block a new request no
   std::vector<int> idle;
 
   for (int i = 0; i < 1000; ++i) {
-    int fd = connect_to(f.port);
+    int fd = connect_loopback(f.port);
     REQUIRE(fd >= 0);
     idle.push_back(fd);
   }
@@ -150,7 +135,7 @@ TEST_CASE("a thousand idle keep-alive connections neither block a new request no
 TEST_CASE("a client that trickles its header is cut off by the header timeout",
           "[integration][http][server][slowloris]") {
   server_fixture f{[](http::gateway_options& o) { o.server.header_timeout = 300ms; }};
-  int fd = connect_to(f.port);
+  int fd = connect_loopback(f.port);
   REQUIRE(fd >= 0);
   std::string request = "GET /health HTTP/1.1\r\nHost: x\r\nX-Slow: " + std::string(40, 'a') + "\r\n\r\n";
 
@@ -180,7 +165,7 @@ TEST_CASE("a client that trickles its header is cut off by the header timeout",
 TEST_CASE("a connection with no request is closed after the idle timeout",
           "[integration][http][server]") {
   server_fixture f{[](http::gateway_options& o) { o.server.idle_timeout = 200ms; }};
-  int fd = connect_to(f.port);
+  int fd = connect_loopback(f.port);
   REQUIRE(fd >= 0);
 
   auto [got, closed] = read_until_closed(fd, 10s);
@@ -213,7 +198,7 @@ TEST_CASE("past max connections a new connection gets 503 with Retry-After", "[i
   server_fixture f{[](http::gateway_options& o) { o.server.max_connections = 8; }};
   std::vector<int> held;
   for (int i = 0; i < 8; ++i) {
-    int fd = connect_to(f.port);
+    int fd = connect_loopback(f.port);
     REQUIRE(fd >= 0);
     held.push_back(fd);
   }
@@ -221,7 +206,7 @@ TEST_CASE("past max connections a new connection gets 503 with Retry-After", "[i
   for (int i = 0; i < 200 && f.api->connections() < 8; ++i) std::this_thread::sleep_for(10ms);
   REQUIRE(f.api->connections() == 8);
 
-  int extra = connect_to(f.port);
+  int extra = connect_loopback(f.port);
   REQUIRE(extra >= 0);
   auto [refused, closed] = read_until_closed(extra, 10s);
   ::close(extra);
@@ -241,7 +226,7 @@ TEST_CASE("past max connections a new connection gets 503 with Retry-After", "[i
 TEST_CASE("pipelined requests are answered in order, and Connection: close is honoured",
           "[integration][http][server]") {
   server_fixture f;
-  int fd = connect_to(f.port);
+  int fd = connect_loopback(f.port);
   REQUIRE(fd >= 0);
   std::string body = R"({"kind":"echo"})";
   std::string post = "POST /v1/jobs HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(body.size())
@@ -281,7 +266,7 @@ TEST_CASE("two thousand event streams each receive their job's terminal event, o
   std::vector<std::string> got(streams);
   std::vector<bool> done(streams, false);
   for (std::size_t i = 0; i < streams; ++i) {
-    int fd = connect_to(f.port);
+    int fd = connect_loopback(f.port);
     REQUIRE(fd >= 0);
     REQUIRE(send_all(fd, "GET /v1/jobs/" + (*ids)[i].to_string() + "/events HTTP/1.1\r\nHost: x\r\n\r\n"));
     fds.push_back(fd);
@@ -326,12 +311,12 @@ TEST_CASE("a graceful stop ends open streams with a shutdown event and answers l
           "[integration][http][server][shutdown]") {
   server_fixture f;
   auto slow = f.submit(spec("sleep", {{"ms", 60'000}}));
-  int poll_fd = connect_to(f.port);
+  int poll_fd = connect_loopback(f.port);
   REQUIRE(poll_fd >= 0);
   REQUIRE(send_all(poll_fd, "GET /v1/jobs/" + slow.to_string() + "/wait?timeout_ms=60000 HTTP/1.1\r\nHost: x\r\n\r\n"));
   std::vector<int> streams;
   for (int i = 0; i < 3; ++i) {
-    int fd = connect_to(f.port);
+    int fd = connect_loopback(f.port);
     REQUIRE(fd >= 0);
     REQUIRE(send_all(fd, "GET /v1/jobs/" + slow.to_string() + "/events HTTP/1.1\r\nHost: x\r\n\r\n"));
     streams.push_back(fd);
@@ -361,7 +346,7 @@ TEST_CASE("a graceful stop ends open streams with a shutdown event and answers l
   // Everything was answered, so stop() did not wait out its drain timeout.
   CHECK(std::chrono::steady_clock::now() - began < 5s);
   CHECK(f.api->stopped());
-  CHECK(connect_to(f.port) < 0);
+  CHECK(connect_loopback(f.port) < 0);
   // The sleeping attempt is not the subject here: give it no time to finish.
   f.eng->shutdown(100ms);
 }

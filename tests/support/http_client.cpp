@@ -67,19 +67,25 @@ http_reply http_stream_until(int port, const std::string& path,
   return out;
 }
 
-http_reply http_raw(int port, const std::string& request, std::size_t tail_bytes,
-                    int timeout_ms) {
-  http_reply out;
+int connect_loopback(int port) {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return out;
+  if (fd < 0) return -1;
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(static_cast<std::uint16_t>(port));
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
     ::close(fd);
-    return out;
+    return -1;
   }
+  return fd;
+}
+
+http_reply http_raw(int port, const std::string& request, std::size_t tail_bytes,
+                    int timeout_ms) {
+  http_reply out;
+  int fd = connect_loopback(port);
+  if (fd < 0) return out;
   auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   auto send_all = [&](const char* data, std::size_t n) {
     while (n > 0) {
