@@ -138,10 +138,17 @@ void start_attempt(partition_self self, job j, job_tables& t) {
   auto now = self->state.now();
   run_job cmd;
   if (!j.session_id.empty()) {
-    auto stored = t.get_session(j.session_id);
-    if (stored && stored->live_at(now)) {
-      cmd.has_session = true;
-      cmd.session_data = std::move(stored->data);
+    // As before the window was lean: a session that cannot be read is
+    // logged and the attempt runs without it, rather than holding up the
+    // partition's other jobs.
+    try {
+      auto stored = t.get_session(j.session_id);
+      if (stored && stored->live_at(now)) {
+        cmd.has_session = true;
+        cmd.session_data = std::move(stored->data);
+      }
+    } catch (const std::exception& e) {
+      spdlog::warn("partition {}: reading session failed: {}", st.opts.index, e.what());
     }
   }
   // The agent gets the params; what the partition keeps for the outcome
@@ -196,11 +203,13 @@ void dispatch(partition_self self) {
   auto read = persistence::read_tables(*st.links.env, [&](job_tables& t) {
     while (in_hand) {
       if (auto j = t.get_job(*in_hand); j && !is_terminal(j->status)) {
-        // Reads (the session) come before anything is sent, so a failed
-        // read leaves the job in hand, not half started.
         start_attempt(self, std::move(*j), t);
       } else {
-        gone.push_back(*in_hand);  // purged or ended behind our back: let it go
+        // Purged, ended behind our back, or a record that does not decode
+        // whole: let it go (the last is logged; it cannot be run).
+        if (!j) spdlog::error("partition {}: job {} cannot be read whole; left out", st.opts.index,
+                              in_hand->to_string());
+        gone.push_back(*in_hand);
       }
       in_hand = st.queue.take_next(has_credit);
     }
@@ -209,9 +218,15 @@ void dispatch(partition_self self) {
     // The store could not be read: the job in hand is ready again for the
     // next dispatch (the next message or page-in).
     if (in_hand) st.queue.requeue(*in_hand);
-    spdlog::error("partition {}: reading jobs to start failed: {}", st.opts.index, message_of(read));
+    spdlog::error("partition {}: reading jobs to start failed: {}; trying again in 100 ms", st.opts.index,
+                  message_of(read));
+    // Nothing else may wake an idle partition: look again shortly.
+    self->delayed_send(self, std::chrono::milliseconds(100), work_atom::value, std::uint64_t{0},
+                       std::int64_t{0});
   }
   for (const auto& id : gone) on_terminal(self, id);
+  // on_terminal may have paged in a key's next job: start it too.
+  if (!gone.empty()) dispatch(self);
 }
 
 caf::result<job_status> cancel(partition_self self, const job_id& id) {
