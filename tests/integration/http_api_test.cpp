@@ -394,6 +394,11 @@ TEST_CASE("a kind over its rate gets 429 with Retry-After and X-RateLimit header
 
   CHECK(first.status == 202);
   CHECK(second.status == 202);
+  // Accepted submits carry the headers too (they are answered after the
+  // journal's commit, on another thread than the check).
+  CHECK(first.headers["X-RateLimit-Limit"] == "2");
+  CHECK(first.headers["X-RateLimit-Remaining"] == "1");
+  CHECK(second.headers["X-RateLimit-Remaining"] == "0");
   CHECK(third.status == 429);
   CHECK(third.error_code() == "rate_limited");
   CHECK(third.headers.count("Retry-After") == 1);
