@@ -12,9 +12,11 @@
 
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <thread>
 
 #include "hypercore/http/gateway.hpp"
+#include "hypercore/http/server.hpp"
 #include "http_client.hpp"
 #include "sse_events.hpp"
 #include "test_support.hpp"
@@ -349,4 +351,46 @@ TEST_CASE("a graceful stop ends open streams with a shutdown event and answers l
   CHECK(connect_loopback(f.port) < 0);
   // The sleeping attempt is not the subject here: give it no time to finish.
   f.eng->shutdown(100ms);
+}
+
+// A connection whose client hangs up while stop() walks the open
+// connections can be released by stop() itself; that must not deadlock it
+// (it once did: the last reference died under the lock its destructor takes).
+TEST_CASE("stop() returns while clients hang up during it", "[integration][http][server][shutdown]") {
+  for (int round = 0; round < 200; ++round) {
+    http::server_options opts;
+    opts.port = 0;
+    opts.drain_timeout = std::chrono::milliseconds(round % 3);
+    auto srv = std::make_unique<http::server>(opts, [](http::request, http::responder done) {
+      http::response res;
+      res.status = 200;
+      res.body = "ok";
+      done(std::move(res));
+    });
+    REQUIRE(!srv->start());
+    std::vector<int> fds;
+    for (int i = 0; i < 16; ++i) {
+      int fd = connect_loopback(srv->port());
+      REQUIRE(fd >= 0);
+      send_all(fd, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+      fds.push_back(fd);
+    }
+    std::this_thread::sleep_for(std::chrono::microseconds(100 * (round % 10)));
+    std::thread hang_up([&fds] {
+      for (int fd : fds) ::close(fd);
+    });
+    auto done = std::make_shared<std::promise<void>>();
+    auto stopped = done->get_future();
+    auto* raw = srv.get();
+    std::thread([raw, done] {
+      raw->stop();
+      done->set_value();
+    }).detach();
+    hang_up.join();
+    if (stopped.wait_for(10s) != std::future_status::ready) {
+      // Leave the stuck server to its thread: destroying it would block too.
+      (void)srv.release();
+      FAIL("stop() did not return within 10 s in round " << round);
+    }
+  }
 }

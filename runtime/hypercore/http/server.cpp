@@ -557,13 +557,21 @@ void server::stop() {
   if (!m.started || m.stopped) return;
   m.stopping = true;
   auto close_all = [&m](bool graceful) {
-    std::lock_guard<std::mutex> live{m.live_mutex};
-    for (auto& weak : m.live)
-      if (auto conn = weak.lock())
-        asio::post(conn->socket.get_executor(), [conn, graceful] {
-          if (graceful) conn->begin_shutdown();
-          else conn->close();
-        });
+    // Taken under the lock, released after it: a connection whose client
+    // hung up meanwhile may have its last reference here, and its
+    // destructor takes live_mutex.
+    std::vector<std::shared_ptr<connection>> open;
+    {
+      std::lock_guard<std::mutex> live{m.live_mutex};
+      open.reserve(m.live.size());
+      for (auto& weak : m.live)
+        if (auto conn = weak.lock()) open.push_back(std::move(conn));
+    }
+    for (auto& conn : open)
+      asio::post(conn->socket.get_executor(), [conn, graceful] {
+        if (graceful) conn->begin_shutdown();
+        else conn->close();
+      });
   };
   asio::post(m.acceptor.get_executor(), [&m] {
     error_code ignored;
