@@ -88,8 +88,11 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
   dispatch_fn dispatch;
   asio::io_context io;
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
-  tcp::acceptor acceptor{io};
-  asio::steady_timer accept_retry{io};
+  // The acceptor and its retry timer share one strand, so stop()'s close
+  // cannot run beside an accept handler on the other I/O thread.
+  asio::strand<asio::io_context::executor_type> accept_strand{asio::make_strand(io)};
+  tcp::acceptor acceptor{accept_strand};
+  asio::steady_timer accept_retry{accept_strand};
   std::unique_ptr<asio::thread_pool> blocking;
   std::vector<std::thread> threads;
   int bound_port = 0;
@@ -254,6 +257,8 @@ struct connection : std::enable_shared_from_this<connection> {
   }
 
   void on_body(error_code ec) {
+    // A read that completed just as the connection closed starts nothing.
+    if (now == phase::closed) return;
     if (ec) return refuse_request(ec);
     disarm();
     now = phase::handling;
@@ -408,6 +413,8 @@ struct connection : std::enable_shared_from_this<connection> {
   // The last chunk is out: stop sending and let the peer watch read until
   // the client hangs up (or the linger time passes).
   void end_stream() {
+    // Closed meanwhile: the destructor lets the stream go.
+    if (now == phase::closed) return;
     beat.cancel();
     stream->stop();
     stream.reset();
@@ -537,11 +544,12 @@ void server::run_after(std::chrono::milliseconds delay, std::function<void()> wo
   auto& m = *impl_;
   auto timer = std::make_shared<asio::steady_timer>(m.io, delay);
   std::list<std::shared_ptr<asio::steady_timer>>::iterator at;
-  {
-    std::lock_guard<std::mutex> guard{m.timers_mutex};
-    if (m.stopping) return;
-    at = m.timers.insert(m.timers.end(), timer);
-  }
+  // The wait starts under timers_mutex, as stop()'s cancel runs under it:
+  // a cancel can then never come before the wait it should end (a timer
+  // that escaped it would keep the I/O threads up until it fired).
+  std::lock_guard<std::mutex> guard{m.timers_mutex};
+  if (m.stopping) return;
+  at = m.timers.insert(m.timers.end(), timer);
   timer->async_wait([self = impl_, at, work = std::move(work)](error_code ec) {
     {
       std::lock_guard<std::mutex> guard{self->timers_mutex};
@@ -580,7 +588,7 @@ void server::stop() {
   });
   {
     std::lock_guard<std::mutex> timers{m.timers_mutex};
-    for (auto& t : m.timers) asio::post(m.io, [t] { t->cancel(); });
+    for (auto& t : m.timers) t->cancel();
   }
   close_all(true);
   {
