@@ -41,14 +41,14 @@ http_reply http_call(int port, const std::string& method, const std::string& pat
                      const std::string& body = {},
                      const std::map<std::string, std::string>& headers = {});
 
+/// A plain TCP connection to 127.0.0.1:port; -1 when it could not connect.
+int connect_loopback(int port);
+
 /// Writes `request` as raw bytes to 127.0.0.1:port (what no well-behaved
 /// client would send: duplicate headers, bad bytes, endless chunks) and
 /// returns what the server answered before closing or `timeout_ms` passed.
 /// `tail_bytes` more bytes of 'a' are streamed after the request while the
 /// server reads them (a body larger than the limit).
-/// A plain TCP connection to 127.0.0.1:port; -1 when it could not connect.
-int connect_loopback(int port);
-
 http_reply http_raw(int port, const std::string& request, std::size_t tail_bytes = 0,
                     int timeout_ms = 5000);
 
