@@ -99,9 +99,12 @@ caf::error engine::start() {
     if (!sub) return sub.error();
     m.on_transition_sub = std::move(*sub);
   }
+  // Before the journal, which sends it the answers to ticketed submits.
+  m.answerer = spawn_submit_answerer(*m.sys, m.tickets, std::chrono::seconds(1));
   {
     std::lock_guard<std::mutex> guard{m.handles};
     m.journal = m.make_journal();
+    caf::anon_send(m.answerer, journal_atom::value, m.journal);
     for (const auto& [kind, entry] : m.catalog->kinds)
       m.pools[kind] = spawn_agent_pool(*m.sys, m.catalog, kind, m.limits, m.journal, m.clock);
     for (std::uint16_t p = 0; p < m.cfg.partitions; ++p)
@@ -179,6 +182,8 @@ engine_stats engine::stats() {
   out.core_restarts = m.core_restarts;
   return out;
 }
+
+std::size_t engine::submits_in_flight() const { return impl_->tickets->open_count(); }
 
 caf::error engine::kill_core_actor(const std::string& name) {
   auto& m = *impl_;
@@ -258,11 +263,18 @@ void engine::shutdown(std::chrono::milliseconds deadline) {
     self->send_exit(m.janitor_handle(), caf::exit_reason::kill);
     self->send_exit(m.sessions_handle(), caf::exit_reason::kill);
     self->send_exit(m.journal_handle(), caf::exit_reason::kill);
+    self->send_exit(m.answerer, caf::exit_reason::kill);
     // Subscribers monitor the feed: they end with it, and their owners
     // (waits, streams) are told.
     self->send_exit(m.feed_handle(), caf::exit_reason::user_shutdown);
   }
   m.on_transition_sub.reset();
+  // Submits the journal did not answer before it stopped end now, not at
+  // their timeout (their callers hold the engine, which the lock below
+  // waits for).
+  m.tickets->fail_all(make_error(errc::shutting_down,
+                                 "the engine shut down before this submit was answered; retry "
+                                 "(with an Idempotency-Key a retry cannot make a second job)"));
   // Calls still inside the engine finish (their actors are gone, so they
   // return errors) before the system and the store go away.
   std::unique_lock<std::shared_mutex> life{m.lifecycle};
@@ -275,6 +287,7 @@ void engine::shutdown(std::chrono::milliseconds deadline) {
   }
   m.pools.clear();
   m.feed = nullptr;
+  m.answerer = nullptr;
   m.supervisor = nullptr;
   m.sys.reset(); // waits for every actor, detached workers included
   m.env.reset();

@@ -203,6 +203,9 @@ public:
   caf::expected<std::uint64_t> purge_expired();
 
   engine_stats stats();
+  /// Submits handed to the journal and not answered yet. Asks no actor, so
+  /// it answers while the journal is busy (stats() waits for the journal).
+  std::size_t submits_in_flight() const;
   const engine_config& config() const;
 
   /// Stops intake, lets running attempts finish until the deadline, and

@@ -95,6 +95,7 @@ journal_actor engine::impl::make_journal() {
   jopts.health = health;
   jopts.inject_write_error = cfg.inject_write_error;
   jopts.feed = caf::actor_cast<caf::actor>(feed); // see make_partition
+  jopts.answers = caf::actor_cast<caf::actor>(answerer);
   jopts.event_log_capacity = cfg.event_log_capacity;
   jopts.clock = clock;
   return spawn_journal(*sys, env, jopts);
@@ -181,6 +182,7 @@ caf::actor engine::impl::replace(const std::string& name) {
     }
     for (auto& p : told) caf::anon_send(p, journal_atom::value, fresh);
     for (auto& [kind, pool] : pools) caf::anon_send(pool, journal_atom::value, fresh);
+    caf::anon_send(answerer, journal_atom::value, fresh);
     // These two hold the journal from their spawn: replacing them is simpler
     // than teaching them a new handle (neither keeps state the store lacks).
     caf::anon_send_exit(old_janitor, caf::exit_reason::user_shutdown);

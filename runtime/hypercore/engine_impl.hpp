@@ -25,6 +25,7 @@
 #include "hypercore/actors/feed.hpp"
 #include "hypercore/actors/janitor.hpp"
 #include "hypercore/actors/journal.hpp"
+#include "hypercore/actors/submit_answerer.hpp"
 #include "hypercore/actors/partition.hpp"
 #include "hypercore/actors/session_store.hpp"
 #include "hypercore/actors/supervisor.hpp"
@@ -77,6 +78,10 @@ struct engine::impl {
   /// Guards the core handles below, which the supervisor replaces.
   mutable std::mutex handles;
   journal_actor journal;
+  /// The submits handed to the journal and not answered yet, and the actor
+  /// that answers them from the journal's commits (see submit_tickets.hpp).
+  std::shared_ptr<submit_tickets> tickets = std::make_shared<submit_tickets>();
+  submit_answerer_actor answerer;
   /// Set in start(), reset in shutdown(); the supervisor replaces it.
   feed_actor feed;
   /// engine_config::on_transition, fed by the feed, and the position it
@@ -142,6 +147,11 @@ struct engine::impl {
   caf::expected<append_jobs> admit_batch(std::vector<job_spec>&& specs);
   // Admits and journals a batch, waiting for the commit.
   caf::expected<std::vector<submission>> submit_now(std::vector<job_spec>&& specs);
+  // Hands an admitted batch to `journal` under a ticket whose completion is
+  // `done` (run by the answerer, or with an error at `deadline`).
+  std::uint64_t send_ticketed(const journal_actor& journal, append_jobs&& cmd,
+                              submit_tickets::completion done,
+                              submit_tickets::clock_type::time_point deadline);
 
   caf::duration request_timeout() const { return caf::duration{cfg.request_timeout}; }
 

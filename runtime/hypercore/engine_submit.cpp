@@ -3,7 +3,11 @@
 // journal), cancels (decided by the owning partition) and replays.
 #include "hypercore/engine_impl.hpp"
 
-#include <caf/event_based_actor.hpp>
+#include <condition_variable>
+#include <mutex>
+#include <optional>
+
+#include <caf/send.hpp>
 
 #include "hypercore/core/clock.hpp"
 
@@ -75,17 +79,31 @@ std::vector<submission> submissions_of(const append_receipt& receipt) {
   return out;
 }
 
-// One submit in flight: asks the journal and answers `done` from the reply,
-// then ends. An actor of its own because CAF 0.17 answers a request only to
-// an actor, and an event-based one waits on no thread.
-void relay_submit(caf::event_based_actor* self, journal_actor journal, caf::duration timeout,
-                  append_jobs cmd, engine::submit_done done) {
-  self->request(journal, timeout, std::move(cmd))
-    .then([done](const append_receipt& receipt) { done(submissions_of(receipt)); },
-          [done](caf::error& err) { done(request_error_of(std::move(err))); });
-}
+// A blocking caller's end of a ticket: filled by the answerer's thread.
+struct answer_slot {
+  std::mutex mutex;
+  std::condition_variable filled;
+  std::optional<caf::expected<append_receipt>> result;
+
+  void fill(caf::expected<append_receipt> r) {
+    {
+      std::lock_guard<std::mutex> guard{mutex};
+      result.emplace(std::move(r));
+    }
+    filled.notify_one();
+  }
+};
 
 } // namespace
+
+std::uint64_t engine::impl::send_ticketed(const journal_actor& journal, append_jobs&& cmd,
+                                          submit_tickets::completion done,
+                                          submit_tickets::clock_type::time_point deadline) {
+  // Opened before the send, so the answer cannot arrive first.
+  auto ticket = tickets->open(std::move(done), deadline, journal->id());
+  caf::anon_send(journal, ticketed_append{ticket, std::move(cmd)});
+  return ticket;
+}
 
 caf::expected<std::vector<submission>> engine::impl::submit_now(std::vector<job_spec>&& specs) {
   if (auto err = check_writable()) return err;
@@ -93,10 +111,27 @@ caf::expected<std::vector<submission>> engine::impl::submit_now(std::vector<job_
   if (refused) return refused;
   auto cmd = admit_batch(std::move(specs));
   if (!cmd) return cmd.error();
+  auto journal = journal_handle();
+  if (!journal) return make_error(errc::unavailable, "the journal is restarting; retry shortly");
   // The partitions hear of the new jobs from the feed.
-  auto receipt = ask<append_receipt>(journal_handle(), request_timeout(), std::move(*cmd));
-  if (!receipt) return receipt.error();
-  return submissions_of(*receipt);
+  auto slot = std::make_shared<answer_slot>();
+  auto deadline = submit_tickets::clock_type::now() + cfg.request_timeout;
+  auto ticket = send_ticketed(journal, std::move(*cmd),
+                              [slot](caf::expected<append_receipt> r) { slot->fill(std::move(r)); },
+                              deadline);
+  std::unique_lock<std::mutex> lock{slot->mutex};
+  auto answered = [&] { return slot->result.has_value(); };
+  if (!slot->filled.wait_until(lock, deadline, answered)) {
+    lock.unlock();
+    if (tickets->withdraw(ticket))
+      return make_error(errc::timeout, "timed out waiting for the journal's answer");
+    // An answer took the ticket first: its completion is filling the slot.
+    lock.lock();
+    slot->filled.wait(lock, answered);
+  }
+  auto& result = *slot->result;
+  if (!result) return result.error();
+  return submissions_of(*result);
 }
 
 void engine::submit_async(std::vector<job_spec> specs, submit_done done) {
@@ -108,9 +143,13 @@ void engine::submit_async(std::vector<job_spec> specs, submit_done done) {
   if (!cmd) return done(cmd.error());
   auto journal = m.journal_handle();
   if (!journal) return done(make_error(errc::unavailable, "the journal is restarting; retry shortly"));
-  // Spawned while enter() holds the engine, so the actor system is alive.
-  m.sys->spawn(relay_submit, std::move(journal), m.request_timeout(), std::move(*cmd),
-               std::move(done));
+  auto deadline = submit_tickets::clock_type::now() + m.cfg.request_timeout;
+  m.send_ticketed(journal, std::move(*cmd),
+                  [done = std::move(done)](caf::expected<append_receipt> r) {
+                    if (!r) done(r.error());
+                    else done(submissions_of(*r));
+                  },
+                  deadline);
 }
 
 caf::expected<job_view> engine::submit_and_wait(const job_spec& spec,

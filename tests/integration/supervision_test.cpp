@@ -3,6 +3,7 @@
 // is recovered from the store. Shutdown starts nothing, ends within its
 // deadline, and is safe against calls from other threads.
 #include <atomic>
+#include <condition_variable>
 #include <future>
 #include <mutex>
 #include <set>
@@ -226,4 +227,102 @@ TEST_CASE("shutdown is safe while other threads are inside the engine", "[integr
 
   REQUIRE_FALSE(after);
   CHECK(code_of(after.error()) == errc::not_running);
+}
+
+namespace {
+
+// Holds the journal inside its next write transaction (through the
+// inject_write_error seam) until released.
+struct journal_hold {
+  std::mutex m;
+  std::condition_variable cv;
+  bool armed = false;
+  bool inside = false;
+
+  int pass() {
+    std::unique_lock<std::mutex> lock{m};
+    if (!armed) return 0;
+    inside = true;
+    cv.notify_all();
+    cv.wait(lock, [&] { return !armed; });
+    return 0;
+  }
+  void arm() {
+    std::lock_guard<std::mutex> guard{m};
+    armed = true;
+  }
+  bool wait_inside() {
+    std::unique_lock<std::mutex> lock{m};
+    return cv.wait_for(lock, std::chrono::seconds(10), [&] { return inside; });
+  }
+  void release() {
+    {
+      std::lock_guard<std::mutex> guard{m};
+      armed = false;
+    }
+    cv.notify_all();
+  }
+};
+
+} // namespace
+
+TEST_CASE("submits the journal never wrote fail with unavailable when it dies, not at their timeout",
+          "[integration][supervisor][submit]") {
+  auto hold = std::make_shared<journal_hold>();
+  engine_fixture f{2, [hold](engine_config& cfg) {
+    cfg.request_timeout = std::chrono::seconds(60);
+    cfg.inject_write_error = [hold] { return hold->pass(); };
+  }};
+  auto submit_async = [&] {
+    return std::async(std::launch::async, [&] { return f.eng->submit(spec("echo")); });
+  };
+  hold->arm();
+  auto written = submit_async();
+  REQUIRE(hold->wait_inside());
+  // Taken in by the journal while it is inside the first one's commit...
+  auto queued = submit_async();
+  REQUIRE(eventually([&] { return f.eng->submits_in_flight() == 2; }));
+  REQUIRE_FALSE(f.eng->kill_core_actor("journal"));
+  // ...and left in its mailbox behind the kill.
+  auto dropped = submit_async();
+  REQUIRE(eventually([&] { return f.eng->submits_in_flight() == 3; }));
+  hold->release();
+  auto first = written.get();
+  auto second = queued.get();
+  auto third = dropped.get();
+
+  // The commit under way ends and is answered; what waited behind it was
+  // never written, and its caller hears so when the journal ends (the
+  // journal answers what it queued, the answerer what its mailbox held),
+  // not from a 60 s timeout.
+  REQUIRE(first);
+  CHECK(f.wait_terminal(*first).record.status == job_status::succeeded);
+  REQUIRE_FALSE(second);
+  CHECK(code_of(second.error()) == errc::unavailable);
+  REQUIRE_FALSE(third);
+  CHECK(code_of(third.error()) == errc::unavailable);
+  CHECK(f.eng->submits_in_flight() == 0);
+  REQUIRE(eventually([&] { return f.eng->ready(); }));
+  CHECK(f.eng->submit(spec("echo")));
+}
+
+TEST_CASE("a submit the journal does not answer in time fails with timeout; its late answer is dropped",
+          "[integration][supervisor][submit]") {
+  auto hold = std::make_shared<journal_hold>();
+  engine_fixture f{2, [hold](engine_config& cfg) {
+    cfg.request_timeout = std::chrono::milliseconds(300);
+    cfg.inject_write_error = [hold] { return hold->pass(); };
+  }};
+  hold->arm();
+
+  auto late = f.eng->submit(spec("echo"));
+
+  REQUIRE_FALSE(late);
+  CHECK(code_of(late.error()) == errc::timeout);
+  CHECK(f.eng->submits_in_flight() == 0);
+  hold->release();
+  // The journal goes on: the next submit is answered.
+  auto next = f.eng->submit(spec("echo"));
+  REQUIRE(next);
+  CHECK(f.wait_terminal(*next).record.status == job_status::succeeded);
 }

@@ -38,6 +38,8 @@ struct queued_command {
   receipt_promise receipt;
   count_promise count;
   session_promise session = {};
+  /// Non-zero: a ticketed_append, answered in the commit's ticket_answers.
+  std::uint64_t ticket = 0;
 };
 
 struct journal_state {
@@ -64,11 +66,15 @@ struct journal_state {
   // drops undelivered promises silently).
   ~journal_state() {
     auto gone = make_error(errc::unavailable, "the journal stopped before writing this; retry");
+    ticket_answers tickets;
     for (auto& q : queue) {
       if (q.receipt.pending()) q.receipt.deliver(gone);
       if (q.count.pending()) q.count.deliver(gone);
       if (q.session.pending()) q.session.deliver(gone);
+      if (q.ticket != 0) tickets.answers.push_back({q.ticket, gone, {}});
     }
+    if (!tickets.answers.empty() && opts.answers)
+      caf::anon_send(opts.answers, std::move(tickets));
   }
 
   // Writes `batch` in one transaction (inside persistence::try_write, which
@@ -168,9 +174,15 @@ struct journal_state {
     if (!failure && !changes.empty() && opts.feed)
       caf::anon_send(opts.feed, committed{std::move(changes), store->next_position()});
     changes.clear();
+    ticket_answers tickets;
     for (std::size_t i = 0; i < batch.size(); ++i) {
       auto& q = batch[i];
       const auto& err = failure ? failure : results[i].err;
+      if (q.ticket != 0) {
+        if (err) tickets.answers.push_back({q.ticket, err, {}});
+        else tickets.answers.push_back({q.ticket, {}, std::move(results[i].receipt)});
+        continue;
+      }
       if (q.receipt.pending()) {
         if (err) q.receipt.deliver(err);
         else q.receipt.deliver(std::move(results[i].receipt));
@@ -184,6 +196,8 @@ struct journal_state {
         else q.session.deliver(std::move(results[i].session));
       }
     }
+    if (!tickets.answers.empty() && opts.answers)
+      caf::anon_send(opts.answers, std::move(tickets));
   }
 };
 
@@ -243,6 +257,10 @@ journal_actor::behavior_type journal_behavior(journal_pointer self,
   return {
     [=](append_jobs& cmd) -> caf::result<append_receipt> {
       return enqueue_with_receipt(self, std::move(cmd));
+    },
+    [=](ticketed_append& t) {
+      self->state.queue.push_back({std::move(t.cmd), {}, {}, {}, t.ticket});
+      schedule_flush(self);
     },
     [=](record_start& cmd) {
       self->state.queue.push_back({std::move(cmd), {}, {}});

@@ -3,7 +3,8 @@
 
 // journal: the only writer of LMDB.
 // Owns: the write side of the store and each partition's submit sequence.
-// Receives: appends from the engine, starts and outcomes from partitions,
+// Receives: appends from the engine (ticketed: answered in one message per
+//   commit), starts and outcomes from partitions,
 //   replays from the engine, purges from the janitor.
 // Persists: every job transition, in group-committed write transactions,
 //   each with its entry in the event log; a sender is answered only after
@@ -38,6 +39,8 @@ namespace hypercore {
 
 using journal_actor = caf::typed_actor<
   caf::replies_to<append_jobs>::with<append_receipt>,
+  /// Answered after its commit in a ticket_answers to journal_options::answers.
+  caf::reacts_to<ticketed_append>,
   caf::reacts_to<record_start>,
   caf::replies_to<record_outcome>::with<append_receipt>,
   caf::replies_to<replay_dead>::with<append_receipt>,
@@ -103,6 +106,9 @@ struct journal_options {
   /// Where every committed transaction's transitions are published (the
   /// feed actor); may be null (then nothing is published).
   caf::actor feed;
+  /// Where ticketed appends are answered, once per commit (the engine's
+  /// submit answerer); may be null (then they are written unanswered).
+  caf::actor answers;
   /// Transitions kept in the event log for subscribers that fell behind and
   /// for resuming streams; 0 keeps none (positions still advance).
   std::size_t event_log_capacity = 1'000'000;

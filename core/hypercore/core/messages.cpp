@@ -19,6 +19,9 @@ void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<job_ref>("hypercore::job_ref");
   cfg.add_message_type<append_jobs>("hypercore::append_jobs");
   cfg.add_message_type<append_receipt>("hypercore::append_receipt");
+  cfg.add_message_type<ticketed_append>("hypercore::ticketed_append");
+  cfg.add_message_type<ticket_answer>("hypercore::ticket_answer");
+  cfg.add_message_type<ticket_answers>("hypercore::ticket_answers");
   cfg.add_message_type<record_start>("hypercore::record_start");
   cfg.add_message_type<record_outcome>("hypercore::record_outcome");
   cfg.add_message_type<replay_dead>("hypercore::replay_dead");

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include <caf/atom.hpp>
+#include <caf/error.hpp>
 #include <caf/fwd.hpp>
 #include <caf/meta/type_name.hpp>
 
@@ -70,6 +71,42 @@ struct append_receipt {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, append_receipt& x) {
   return f(caf::meta::type_name("append_receipt"), x.refs);
+}
+
+/// Command to the journal: append_jobs from a caller that waits on no actor
+/// (the engine's submits). Not answered by a reply: the journal lists the
+/// ticket in the ticket_answers it sends after the commit.
+struct ticketed_append {
+  std::uint64_t ticket = 0;
+  append_jobs cmd;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, ticketed_append& x) {
+  return f(caf::meta::type_name("ticketed_append"), x.ticket, x.cmd);
+}
+
+/// The outcome of one ticketed_append: an error, or its receipt.
+struct ticket_answer {
+  std::uint64_t ticket = 0;
+  caf::error err;
+  append_receipt receipt;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, ticket_answer& x) {
+  return f(caf::meta::type_name("ticket_answer"), x.ticket, x.err, x.receipt);
+}
+
+/// Every ticketed_append one commit decided, sent once per commit to the
+/// engine's answerer: one message per commit instead of one per submit.
+struct ticket_answers {
+  std::vector<ticket_answer> answers;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, ticket_answers& x) {
+  return f(caf::meta::type_name("ticket_answers"), x.answers);
 }
 
 /// Command to the journal: an attempt started (not awaited; see ARCHITECTURE).
