@@ -115,12 +115,16 @@ public:
   /// job is durable. Errors: unknown_kind, invalid_params, payload_too_large,
   /// conflict (idempotency key reused), shutting_down, storage_failure.
   caf::expected<job_id> submit(const job_spec& spec);
+  /// As submit, moving the spec's params into the job instead of copying.
+  caf::expected<job_id> submit(job_spec&& spec);
 
   /// All or nothing: every spec valid and journaled in one commit, or none.
   caf::expected<std::vector<job_id>> submit_batch(const std::vector<job_spec>& specs);
+  caf::expected<std::vector<job_id>> submit_batch(std::vector<job_spec>&& specs);
 
   /// submit_batch, telling for each job whether it was a duplicate.
   caf::expected<std::vector<submission>> submit_all(const std::vector<job_spec>& specs);
+  caf::expected<std::vector<submission>> submit_all(std::vector<job_spec>&& specs);
 
   /// What submit_async reports, exactly once.
   using submit_done = std::function<void(caf::expected<std::vector<submission>>)>;

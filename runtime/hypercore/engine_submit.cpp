@@ -13,23 +13,45 @@
 
 namespace hypercore {
 
+namespace {
+
+std::vector<job_id> ids_of(const std::vector<submission>& done) {
+  std::vector<job_id> ids;
+  ids.reserve(done.size());
+  for (const auto& s : done) ids.push_back(s.id);
+  return ids;
+}
+
+} // namespace
+
 caf::expected<job_id> engine::submit(const job_spec& spec) {
-  auto done = impl_->submit_now(std::vector<job_spec>{spec});
+  return submit(job_spec{spec});  // the one copy; braces around a vector would make two
+}
+
+caf::expected<job_id> engine::submit(job_spec&& spec) {
+  std::vector<job_spec> one;
+  one.push_back(std::move(spec));
+  auto done = impl_->submit_now(std::move(one));
   if (!done) return done.error();
   return done->front().id;
 }
 
 caf::expected<std::vector<job_id>> engine::submit_batch(const std::vector<job_spec>& specs) {
-  auto done = impl_->submit_now(std::vector<job_spec>{specs});
+  return submit_batch(std::vector<job_spec>(specs));
+}
+
+caf::expected<std::vector<job_id>> engine::submit_batch(std::vector<job_spec>&& specs) {
+  auto done = impl_->submit_now(std::move(specs));
   if (!done) return done.error();
-  std::vector<job_id> ids;
-  ids.reserve(done->size());
-  for (const auto& s : *done) ids.push_back(s.id);
-  return ids;
+  return ids_of(*done);
 }
 
 caf::expected<std::vector<submission>> engine::submit_all(const std::vector<job_spec>& specs) {
-  return impl_->submit_now(std::vector<job_spec>{specs});
+  return impl_->submit_now(std::vector<job_spec>(specs));
+}
+
+caf::expected<std::vector<submission>> engine::submit_all(std::vector<job_spec>&& specs) {
+  return impl_->submit_now(std::move(specs));
 }
 
 caf::expected<append_jobs> engine::impl::admit_batch(std::vector<job_spec>&& specs) {
