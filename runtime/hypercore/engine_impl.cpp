@@ -97,6 +97,7 @@ journal_actor engine::impl::make_journal() {
   jopts.feed = caf::actor_cast<caf::actor>(feed); // see make_partition
   jopts.answers = caf::actor_cast<caf::actor>(answerer);
   jopts.event_log_capacity = cfg.event_log_capacity;
+  jopts.preallocate.ahead_bytes = cfg.sync ? cfg.preallocate_bytes : 0;
   jopts.clock = clock;
   return spawn_journal(*sys, env, jopts);
 }

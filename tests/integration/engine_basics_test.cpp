@@ -5,6 +5,9 @@
 #include <fstream>
 #include <map>
 
+#include <linux/magic.h>
+#include <sys/statfs.h>
+
 #include "hypercore/core/clock.hpp"
 #include "hypercore/persistence/lmdb_env.hpp"
 #include "test_support.hpp"
@@ -351,4 +354,41 @@ TEST_CASE("sequence numbers are never reused across restarts, even for scheduled
   CHECK(fresh_view->record.seq > delayed_view->record.seq);
   CHECK(fresh_view->record.status == job_status::succeeded);
   CHECK(delayed_view->record.status == job_status::succeeded);
+}
+
+TEST_CASE("the journal keeps the data file written ahead of its pages, unless told not to",
+          "[integration][storage][preallocate]") {
+  auto data_file_bytes = [](const engine_fixture& f) {
+    return std::filesystem::file_size(f.dir.path() / "data.mdb");
+  };
+  auto run_twenty = [](engine_fixture& f) {
+    for (int i = 0; i < 20; ++i) {
+      auto id = f.eng->submit(spec("echo", {{"i", i}}));
+      REQUIRE(id);
+      REQUIRE(f.wait_terminal(*id).record.status == job_status::succeeded);
+    }
+  };
+  constexpr std::uintmax_t mib = 1 << 20;
+
+  SECTION("on by default: 16 MiB ahead, a step per idle commit") {
+    engine_fixture f;
+    struct statfs fs {};
+    REQUIRE(::statfs(f.dir.str().c_str(), &fs) == 0);
+    if (fs.f_type == TMPFS_MAGIC || fs.f_type == RAMFS_MAGIC) {
+      WARN("skipped: the temp directory is memory-backed, where preallocation is off");
+      return;
+    }
+    run_twenty(f);
+
+    auto size = data_file_bytes(f);
+
+    CHECK(size >= 16 * mib);
+    CHECK(size <= 18 * mib);
+  }
+  SECTION("preallocate_bytes = 0: the file holds its pages only") {
+    engine_fixture f{4, [](engine_config& c) { c.preallocate_bytes = 0; }};
+    run_twenty(f);
+
+    CHECK(data_file_bytes(f) < 2 * mib);
+  }
 }

@@ -15,6 +15,7 @@
 #include "hypercore/core/clock.hpp"
 #include "hypercore/core/errc.hpp"
 #include "hypercore/persistence/codec.hpp"
+#include "hypercore/persistence/file_preallocator.hpp"
 #include "hypercore/persistence/job_store.hpp"
 #include "hypercore/persistence/job_tables.hpp"
 #include "hypercore/persistence/store_call.hpp"
@@ -49,6 +50,7 @@ struct journal_state {
   journal_options opts;
   /// The transition rules; this actor keeps the group-commit mechanics.
   std::optional<persistence::job_store> store;
+  std::optional<persistence::file_preallocator> preallocator;
   std::vector<queued_command> queue;
   bool flush_scheduled = false;
   std::uint64_t commits = 0;
@@ -249,6 +251,7 @@ journal_actor::behavior_type journal_behavior(journal_pointer self,
     sopts.event_log_capacity = opts.event_log_capacity;
     sopts.clock = opts.clock;
     st.store.emplace(std::move(sopts), txn, *st.env);
+    st.preallocator.emplace(*st.env, opts.preallocate);
     if (opts.health) {
       persistence::job_tables t{*st.env, txn.get()};
       opts.health->set_waiting(t.count(t.dbs().pending) + t.count(t.dbs().scheduled));
@@ -296,8 +299,12 @@ journal_actor::behavior_type journal_behavior(journal_pointer self,
       return journal_stats{self->state.commits, self->state.records};
     },
     [=](flush_atom) {
-      self->state.flush();
-      if (!self->state.queue.empty()) schedule_flush(self);
+      auto& s = self->state;
+      s.flush();
+      if (!s.queue.empty()) schedule_flush(self);
+      // Between transactions, on this thread: the only time the file may
+      // be written by anyone but LMDB's commit. Idle: nothing is waiting.
+      else if (!s.unhealthy()) s.preallocator->step(self->mailbox().empty());
       schedule_probe(self);
     },
     [=](feed_atom, caf::actor& feed) { self->state.opts.feed = std::move(feed); },

@@ -33,6 +33,7 @@
 
 #include "hypercore/core/feed_messages.hpp"
 #include "hypercore/core/messages.hpp"
+#include "hypercore/persistence/file_preallocator.hpp"
 #include "hypercore/persistence/lmdb_env.hpp"
 
 namespace hypercore {
@@ -112,6 +113,9 @@ struct journal_options {
   /// Transitions kept in the event log for subscribers that fell behind and
   /// for resuming streams; 0 keeps none (positions still advance).
   std::size_t event_log_capacity = 1'000'000;
+  /// How far data.mdb is kept written ahead of the pages in use (between
+  /// commits, by the journal's thread); ahead_bytes 0: off.
+  persistence::preallocate_options preallocate;
   /// Milliseconds since the epoch for the rules' "now" (idempotency TTL,
   /// replays, session liveness); empty: the system clock.
   std::function<std::int64_t()> clock;
