@@ -130,6 +130,7 @@ bench_engine::bench_engine(const bench_options& opts, bool sync, std::uint16_t p
   cfg.partition_window = window;
   cfg.initial_map_bytes = std::size_t{1} << 30;
   cfg.event_log_capacity = opts.event_log_capacity;
+  cfg.preallocate_bytes = opts.preallocate_mb << 20;
   auto t = tracker_;
   cfg.on_transition = [t](const job_id& id, job_status s) { t->on_transition(id, s); };
   engine_ = std::make_unique<engine>(cfg);

@@ -84,6 +84,8 @@ struct bench_options {
   bool smoke = false;
   /// engine_config::event_log_capacity (0: the durable event log off).
   std::size_t event_log_capacity = 1'000'000;
+  /// engine_config::preallocate_bytes, in MiB (0: off), to measure what it buys.
+  std::size_t preallocate_mb = 16;
 };
 
 } // namespace hypercore::bench

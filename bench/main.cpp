@@ -138,6 +138,9 @@ int main(int argc, char** argv) {
   app.add_option("--event-log-capacity", opts.event_log_capacity,
                  "Transitions kept in the event log (0: off), to measure what it costs")
     ->capture_default_str();
+  app.add_option("--preallocate-mb", opts.preallocate_mb,
+                 "MiB of data.mdb kept written ahead of LMDB's pages (0: off), to measure what it buys")
+    ->capture_default_str();
   int sse_port = 0;
   std::string sse_ids;
   app.add_option("--sse-clients", sse_port, "Internal: be sse-10k's client process for this port");

@@ -24,7 +24,8 @@ struct engine_config {
   /// data.mdb is kept written (with zeros) this far past the pages in use,
   /// so commits overwrite blocks instead of growing the file, which on ext4
   /// costs each such fdatasync a file-system journal commit
-  /// (persistence/file_preallocator.hpp). 0 turns it off; so does sync off.
+  /// (persistence/file_preallocator.hpp). On ext4 only; 0 turns it off; so
+  /// does sync off.
   std::size_t preallocate_bytes = std::size_t{16} << 20;
   std::size_t max_params_bytes = 1 << 20;
   std::size_t max_json_depth = 64;

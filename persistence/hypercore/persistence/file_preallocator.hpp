@@ -10,7 +10,6 @@
 // help (its unwritten extents are converted, and journaled, on first write).
 
 #include <cstdint>
-#include <memory>
 
 namespace hypercore::persistence {
 
@@ -30,8 +29,8 @@ struct preallocate_options {
 /// Never fails its caller: an error turns it off, logged once.
 class file_preallocator {
 public:
-  /// Off on tmpfs and ramfs (no write-back to save), where O_DIRECT is
-  /// refused, and when opts is off (or step_bytes is not a multiple of 4 KiB).
+  /// On ext4 only (where it was measured), and off where O_DIRECT cannot be
+  /// opened or opts is off (or step_bytes is not a multiple of 4 KiB).
   file_preallocator(lmdb_env& env, preallocate_options opts);
   ~file_preallocator();
   file_preallocator(const file_preallocator&) = delete;
@@ -40,16 +39,18 @@ public:
   /// At most one step: when the file ends less than `ahead_bytes` past the
   /// last used page (a quarter of that when `idle` is false, so a busy
   /// journal pays for a step only when it must), writes `step_bytes` of
-  /// zeros at the end, with O_DIRECT (the write waits for the device, not
-  /// the next commit). Skipped
-  /// while the file system has under 256 MiB or 10% free, and never past
-  /// the map size. Returns the bytes written.
+  /// zeros at the end with O_DIRECT, under LMDB's writer lock; an idle step
+  /// then fdatasyncs them. Skipped while room_to_spare() is false, and
+  /// never past the map size. Returns the bytes written.
   std::uint64_t step(bool idle);
 
   bool enabled() const { return enabled_; }
+  /// At least 256 MiB free, and 10% of the file system or 4 GiB.
+  bool room_to_spare() const;
 
 private:
   std::uint64_t used_bytes() const;
+  std::uint64_t step_locked(bool idle, std::uint64_t want);
 
   lmdb_env& env_;
   preallocate_options opts_;
@@ -61,11 +62,9 @@ private:
   /// While the disk is short of room, look again only once LMDB has used
   /// this much (a statvfs per commit would cost more than it saves).
   std::uint64_t recheck_at_used_ = 0;
-  struct free_deleter {
-    void operator()(char* p) const { std::free(p); }
-  };
-  /// step_bytes of zeros, 4 KiB aligned as O_DIRECT wants.
-  std::unique_ptr<char, free_deleter> zeros_;
+  /// step_bytes of zeros: a read-only anonymous mapping (page aligned, as
+  /// O_DIRECT wants; the kernel's zero page, so no resident memory).
+  const char* zeros_ = nullptr;
 };
 
 } // namespace hypercore::persistence
