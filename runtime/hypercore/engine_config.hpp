@@ -23,7 +23,7 @@ struct engine_config {
   std::size_t initial_map_bytes = std::size_t{256} << 20;
   /// data.mdb is kept written (with zeros) this far past the pages in use,
   /// so commits overwrite blocks instead of growing the file, which on ext4
-  /// costs each such fdatasync a file-system journal commit
+  /// costs each such fdatasync a write of the file's size and blocks
   /// (persistence/file_preallocator.hpp). On ext4 only; 0 turns it off; so
   /// does sync off.
   std::size_t preallocate_bytes = std::size_t{16} << 20;

@@ -134,8 +134,9 @@ std::uint64_t file_preallocator::step_locked(bool idle, std::uint64_t want) {
     at += static_cast<std::uint64_t>(wrote);
   }
   known_end_ = end;
-  // An idle journal also commits the file system's journal for the new
-  // size and blocks now, rather than leave it to the next commit's flush.
+  // An idle journal also writes the file's new size and blocks now (a
+  // journal commit where ext4 has one), rather than leave it to the next
+  // commit's flush.
   if (idle) ::fdatasync(fd_);
   return end - start;
 }

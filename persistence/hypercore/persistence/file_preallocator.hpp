@@ -3,11 +3,12 @@
 
 // Keeps data.mdb written ahead of the pages LMDB uses. A commit that takes
 // new pages at the end of the file otherwise grows it, and on ext4 its
-// fdatasync must then also commit the file system's journal (the new size
-// and extents); a commit that overwrites blocks the file already has
-// flushes data only. Measured on the bench machines: fdatasync of a 4 KiB
-// overwrite p50 0.18 ms vs 0.26-0.32 ms appending, and fallocate() does not
-// help (its unwritten extents are converted, and journaled, on first write).
+// fdatasync must then also write the file's new size and blocks (a journal
+// commit where the file system has a journal); a commit that overwrites
+// blocks the file already has flushes data only. Measured on the bench
+// machines: fdatasync of a 4 KiB overwrite p50 0.18 ms vs 0.26-0.32 ms
+// appending, and fallocate() does not help (its unwritten extents are
+// converted, a metadata write, on first write).
 
 #include <cstdint>
 
