@@ -100,6 +100,7 @@ caf::error engine::start() {
     m.on_transition_sub = std::move(*sub);
   }
   // Before the journal, which sends it the answers to ticketed submits.
+  m.tickets->reopen();
   m.answerer = spawn_submit_answerer(*m.sys, m.tickets, std::chrono::seconds(1));
   {
     std::lock_guard<std::mutex> guard{m.handles};
@@ -271,8 +272,9 @@ void engine::shutdown(std::chrono::milliseconds deadline) {
   m.on_transition_sub.reset();
   // Submits the journal did not answer before it stopped end now, not at
   // their timeout (their callers hold the engine, which the lock below
-  // waits for).
-  m.tickets->fail_all(make_error(errc::shutting_down,
+  // waits for), and so do those that entered before `stopping` and open
+  // their ticket only now.
+  m.tickets->close(make_error(errc::shutting_down,
                                  "the engine shut down before this submit was answered; retry "
                                  "(with an Idempotency-Key a retry cannot make a second job)"));
   // Calls still inside the engine finish (their actors are gone, so they

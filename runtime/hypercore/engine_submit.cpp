@@ -123,7 +123,9 @@ std::uint64_t engine::impl::send_ticketed(const journal_actor& journal, append_j
                                           submit_tickets::clock_type::time_point deadline) {
   // Opened before the send, so the answer cannot arrive first.
   auto ticket = tickets->open(std::move(done), deadline, journal->id());
-  caf::anon_send(journal, ticketed_append{ticket, std::move(cmd)});
+  // 0: refused at once (that journal is down, or the engine is stopping),
+  // and `done` already ran.
+  if (ticket != 0) caf::anon_send(journal, ticketed_append{ticket, std::move(cmd)});
   return ticket;
 }
 

@@ -18,6 +18,8 @@ void run(submit_tickets::completion& done, caf::expected<append_receipt> result)
     done(std::move(result));
   } catch (const std::exception& e) {
     spdlog::error("submit: answering a submit failed: {}", e.what());
+  } catch (...) {
+    spdlog::error("submit: answering a submit failed with a non-standard exception");
   }
 }
 
@@ -27,9 +29,32 @@ std::uint64_t submit_tickets::open(completion done, clock_type::time_point deadl
                                    std::uint64_t journal) {
   auto ticket = next_.fetch_add(1, std::memory_order_relaxed);
   auto& s = shard_of(ticket);
-  std::lock_guard<std::mutex> guard{s.mutex};
-  s.open.emplace(ticket, entry{std::move(done), deadline, journal});
-  return ticket;
+  {
+    std::lock_guard<std::mutex> guard{s.mutex};
+    s.open.emplace(ticket, entry{std::move(done), deadline, journal});
+  }
+  // Checked after the entry is in: fail_journal() and close() publish their
+  // flag before they scan, so a ticket is either in the scan or sees the
+  // flag here (the shard's mutex orders the two); whichever takes the entry
+  // out runs its completion.
+  caf::error refused;
+  if (closed_.load())
+    refused = make_error(errc::shutting_down, "the engine shut down before this submit was sent; "
+                                              "retry");
+  else if (journal <= newest_dead_journal_.load())
+    refused = make_error(errc::unavailable, "the journal stopped before this submit was sent; "
+                                            "retry shortly");
+  if (!refused) return ticket;
+  completion taken;
+  {
+    std::lock_guard<std::mutex> guard{s.mutex};
+    auto it = s.open.find(ticket);
+    if (it == s.open.end()) return 0; // a scan took it and runs its completion
+    taken = std::move(it->second.done);
+    s.open.erase(it);
+  }
+  run(taken, std::move(refused));
+  return 0;
 }
 
 bool submit_tickets::withdraw(std::uint64_t ticket) {
@@ -83,11 +108,19 @@ std::size_t submit_tickets::expire(clock_type::time_point now) {
 }
 
 std::size_t submit_tickets::fail_journal(std::uint64_t journal, const caf::error& why) {
+  auto newest = newest_dead_journal_.load();
+  while (newest < journal && !newest_dead_journal_.compare_exchange_weak(newest, journal)) {}
   return fail_where([journal](const entry& e) { return e.journal == journal; }, why);
 }
 
-std::size_t submit_tickets::fail_all(const caf::error& why) {
+std::size_t submit_tickets::close(const caf::error& why) {
+  closed_.store(true);
   return fail_where([](const entry&) { return true; }, why);
+}
+
+void submit_tickets::reopen() {
+  newest_dead_journal_.store(0);
+  closed_.store(false);
 }
 
 std::size_t submit_tickets::open_count() const {

@@ -36,7 +36,9 @@ public:
 
   /// Opens a ticket for a submit about to be sent to the journal whose
   /// actor id is `journal`; `done` runs with its answer, or with an error at
-  /// `deadline`, when that journal goes down, or at close().
+  /// `deadline`, when that journal goes down, or at close(). Returns 0, with
+  /// `done` already run, when that journal is known down (`unavailable`) or
+  /// the tickets are closed (`shutting_down`): the caller must not send.
   std::uint64_t open(completion done, clock_type::time_point deadline, std::uint64_t journal);
 
   /// The caller stopped waiting (it timed out): true when the ticket was
@@ -52,11 +54,18 @@ public:
   std::size_t expire(clock_type::time_point now);
 
   /// Fails the tickets handed to the journal `journal` (it went down: what
-  /// it answered arrived before its down message, so these never will).
+  /// it answered arrived before its down message, so these never will), and
+  /// every ticket opened later against it or an older journal.
   std::size_t fail_journal(std::uint64_t journal, const caf::error& why);
 
-  /// Fails every open ticket (shutdown).
-  std::size_t fail_all(const caf::error& why);
+  /// Fails every open ticket, and every ticket opened from now on, with
+  /// `shutting_down` (shutdown; a submit that entered the engine before it
+  /// began stopping may open its ticket after this).
+  std::size_t close(const caf::error& why);
+
+  /// Opens the tickets again for an engine started anew (a new actor system,
+  /// whose journal ids start over); none may be open.
+  void reopen();
 
   std::size_t open_count() const;
 
@@ -82,6 +91,10 @@ private:
   // threads that submit at once rarely meet on a lock.
   std::array<shard, shard_count> shards_;
   std::atomic<std::uint64_t> next_{1};
+  // CAF's actor ids only grow and one journal runs at a time, so a journal
+  // whose id is at most the last one seen down is down too.
+  std::atomic<std::uint64_t> newest_dead_journal_{0};
+  std::atomic<bool> closed_{false};
 };
 
 } // namespace hypercore

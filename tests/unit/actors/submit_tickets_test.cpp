@@ -109,9 +109,69 @@ TEST_CASE("a journal going down fails only the tickets it was handed", "[unit][a
   CHECK(code_of(old_journal.last.error()) == errc::unavailable);
   CHECK(new_journal.runs == 0);
 
-  CHECK(tickets.fail_all(make_error(errc::shutting_down, "stop")) == 1);
+  CHECK(tickets.close(make_error(errc::shutting_down, "stop")) == 1);
   CHECK(new_journal.runs == 1);
   CHECK(code_of(new_journal.last.error()) == errc::shutting_down);
+}
+
+TEST_CASE("a ticket opened against a journal already seen down is refused at once",
+          "[unit][actors][submit]") {
+  submit_tickets tickets;
+  tickets.fail_journal(10, make_error(errc::unavailable, "gone"));
+  seen same, older, newer;
+
+  // The engine read the journal's handle before the supervisor replaced it.
+  CHECK(tickets.open(same.record(), later, 10) == 0);
+  CHECK(tickets.open(older.record(), later, 9) == 0);
+  auto live = tickets.open(newer.record(), later, 11);
+
+  CHECK(same.runs == 1);
+  REQUIRE_FALSE(same.last);
+  CHECK(code_of(same.last.error()) == errc::unavailable);
+  CHECK(older.runs == 1);
+  CHECK(code_of(older.last.error()) == errc::unavailable);
+  CHECK(live != 0);
+  CHECK(newer.runs == 0);
+  CHECK(tickets.open_count() == 1);
+}
+
+TEST_CASE("a ticket opened after close is refused at once, until reopen",
+          "[unit][actors][submit]") {
+  submit_tickets tickets;
+  tickets.close(make_error(errc::shutting_down, "stop"));
+  seen late;
+
+  CHECK(tickets.open(late.record(), later, 1) == 0);
+  CHECK(late.runs == 1);
+  REQUIRE_FALSE(late.last);
+  CHECK(code_of(late.last.error()) == errc::shutting_down);
+  CHECK(tickets.open_count() == 0);
+
+  // A new start: a new actor system, whose journal ids start over.
+  tickets.fail_journal(5, make_error(errc::unavailable, "gone"));
+  tickets.reopen();
+  seen fresh;
+  CHECK(tickets.open(fresh.record(), later, 1) != 0);
+  CHECK(fresh.runs == 0);
+  CHECK(tickets.open_count() == 1);
+}
+
+TEST_CASE("tickets opened while the journal goes down are each failed once",
+          "[unit][actors][submit]") {
+  // open() racing fail_journal(): every ticket ends exactly once, whether
+  // the scan took it or open() saw the flag.
+  for (int round = 0; round < 50; ++round) {
+    submit_tickets tickets;
+    std::atomic<int> runs{0};
+    std::thread opener([&] {
+      for (int i = 0; i < 200; ++i)
+        tickets.open([&](caf::expected<append_receipt>) { ++runs; }, later, 3);
+    });
+    tickets.fail_journal(3, make_error(errc::unavailable, "gone"));
+    opener.join();
+    CHECK(runs.load() == 200);
+    CHECK(tickets.open_count() == 0);
+  }
 }
 
 TEST_CASE("a completion that throws does not stop the others", "[unit][actors][submit]") {
