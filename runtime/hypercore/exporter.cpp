@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "hypercore/exporter.hpp"
 
-#include <filesystem>
-
 #include "hypercore/core/errc.hpp"
 #include "hypercore/job_json.hpp"
 #include "hypercore/persistence/store_call.hpp"
@@ -10,13 +8,13 @@
 namespace hypercore {
 
 caf::expected<std::uint64_t> export_jobs(const std::string& data_dir, std::ostream& out) {
-  std::error_code ec;
-  if (!std::filesystem::exists(std::filesystem::path{data_dir} / "data.mdb", ec))
-    return make_error(errc::not_found, "no Hypercore store in " + data_dir);
   persistence::env_options opts;
   opts.dir = data_dir;
   opts.partitions = 0; // whatever the store was created with
-  opts.exclusive = false; // a reader beside a running engine is fine
+  // A reader beside a running engine: it takes neither the directory's
+  // lock nor LMDB's writer lock, so the journal never waits for it.
+  opts.exclusive = false;
+  opts.read_only = true;
   auto env = persistence::lmdb_env::open(opts);
   if (!env) return env.error();
   std::uint64_t written = 0;

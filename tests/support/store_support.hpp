@@ -26,6 +26,21 @@ struct store_fixture {
     env = *opened;
   }
 
+  /// Writes with `f` to the store in `dir` (created with 4 partitions) in
+  /// one committed transaction, and closes it again.
+  template <class F>
+  static void write_to(const std::string& dir, F&& f) {
+    persistence::env_options opts;
+    opts.dir = dir;
+    opts.partitions = 4;
+    auto opened = persistence::lmdb_env::open(opts);
+    REQUIRE(opened);
+    persistence::write_txn txn{**opened};
+    persistence::job_tables t{**opened, txn.get()};
+    f(t);
+    txn.commit();
+  }
+
   /// Runs `f` on the tables inside one committed write transaction.
   template <class F>
   void write(F&& f) {

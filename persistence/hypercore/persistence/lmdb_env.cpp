@@ -84,10 +84,16 @@ lmdb_failure::lmdb_failure(int code, const char* where)
   : std::runtime_error(lmdb_message(code, where)), rc(code) {}
 
 caf::expected<std::shared_ptr<lmdb_env>> lmdb_env::open(const env_options& opts) {
-  if (auto err = check_directory(opts.dir)) return err;
+  if (opts.read_only) {
+    std::error_code ec;
+    if (!fs::exists(fs::path{opts.dir} / "data.mdb", ec))
+      return make_error(errc::not_found, "no Hypercore store in " + opts.dir);
+  } else if (auto err = check_directory(opts.dir)) {
+    return err;
+  }
   std::shared_ptr<lmdb_env> self{new lmdb_env};
   self->dir_ = opts.dir;
-  if (opts.exclusive) {
+  if (opts.exclusive && !opts.read_only) {
     auto fd = lock_directory(opts.dir);
     if (!fd) return fd.error();
     self->lock_fd_ = *fd;
@@ -104,6 +110,7 @@ caf::expected<std::shared_ptr<lmdb_env>> lmdb_env::open(const env_options& opts)
     return fail(rc, "mdb_env_set_mapsize");
   unsigned flags = MDB_NOTLS | MDB_NORDAHEAD;
   if (!opts.sync) flags |= MDB_NOSYNC;
+  if (opts.read_only) flags |= MDB_RDONLY;
   if (int rc = mdb_env_open(self->env_, opts.dir.c_str(), flags, 0640); rc != 0)
     return fail(rc, "mdb_env_open");
   // Slots of readers from a crashed process would pin old pages forever.
@@ -115,7 +122,7 @@ caf::expected<std::shared_ptr<lmdb_env>> lmdb_env::open(const env_options& opts)
   self->map_bytes_ = info.me_mapsize;
 
   MDB_txn* txn = nullptr;
-  if (int rc = mdb_txn_begin(self->env_, nullptr, 0, &txn); rc != 0)
+  if (int rc = mdb_txn_begin(self->env_, nullptr, opts.read_only ? MDB_RDONLY : 0, &txn); rc != 0)
     return fail(rc, "mdb_txn_begin");
   // Is this a store at all? A fresh one has no named databases yet.
   MDB_dbi main_db = 0;
@@ -123,6 +130,10 @@ caf::expected<std::shared_ptr<lmdb_env>> lmdb_env::open(const env_options& opts)
   MDB_stat main_stat;
   mdb_stat(txn, main_db, &main_stat);
   bool fresh = main_stat.ms_entries == 0;
+  if (fresh && opts.read_only) {
+    mdb_txn_abort(txn);
+    return make_error(errc::not_found, "no Hypercore store in " + opts.dir + " (it is empty)");
+  }
   MDB_dbi probe = 0;
   if (!fresh && mdb_dbi_open(txn, "meta", 0, &probe) != 0) {
     mdb_txn_abort(txn);
@@ -141,8 +152,15 @@ caf::expected<std::shared_ptr<lmdb_env>> lmdb_env::open(const env_options& opts)
                            named{"idempotency", &d.idempotency},
                            named{"sessions", &d.sessions}, named{"meta", &d.meta},
                            named{"events", &d.events}}) {
-    if (int rc = mdb_dbi_open(txn, name, MDB_CREATE, dbi); rc != 0) {
+    // Tables added by later builds are created on an engine's open; a
+    // reader cannot create them.
+    if (int rc = mdb_dbi_open(txn, name, opts.read_only ? 0 : MDB_CREATE, dbi); rc != 0) {
       mdb_txn_abort(txn);
+      if (rc == MDB_NOTFOUND)
+        return make_error(errc::storage_failure,
+                          opts.dir + " has no table '" + name
+                            + "' (an older build wrote it); start hypercore serve on it once "
+                              "to add it, then read it");
       return fail(rc, "mdb_dbi_open");
     }
   }
@@ -157,7 +175,7 @@ caf::expected<std::shared_ptr<lmdb_env>> lmdb_env::open(const env_options& opts)
   };
   auto stored_magic = get_meta("magic");
   if (!stored_magic) {
-    if (!fresh) {
+    if (!fresh || opts.read_only) {
       mdb_txn_abort(txn);
       return make_error(errc::foreign_data_dir, opts.dir + " has no Hypercore meta record");
     }

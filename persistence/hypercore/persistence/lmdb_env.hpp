@@ -33,6 +33,10 @@ struct env_options {
   /// engines on one store would run jobs twice and break per-key order.
   /// Read-only tools (export) leave it off and read beside a running engine.
   bool exclusive = true;
+  /// Open for reading only (export): no write transaction, so no wait for
+  /// LMDB's writer lock beside a running engine and no chance of a write.
+  /// The store must exist and hold every table; implies !exclusive.
+  bool read_only = false;
 };
 
 /// An LMDB return code that is not an ordinary outcome. Thrown only inside

@@ -3,9 +3,18 @@
 // partitions rely on, on a real LMDB environment.
 #include <catch2/catch.hpp>
 
+#include <filesystem>
+#include <future>
+
+#include <lmdb.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include "hypercore/core/routing.hpp"
 #include "hypercore/persistence/codec.hpp"
+#include "hypercore/core/errc.hpp"
 #include "hypercore/persistence/job_tables.hpp"
+#include "hypercore/persistence/store_call.hpp"
 #include "store_support.hpp"
 
 using namespace hypercore;
@@ -122,4 +131,99 @@ TEST_CASE_METHOD(store_fixture, "a key chain finds the next job of the same key 
 
   CHECK(t.next_of_key(0, hash_a, 1) == std::optional<job_id>{a2.id});
   CHECK_FALSE(t.next_of_key(0, hash_a, 3));
+}
+
+TEST_CASE("a read-only open reads beside a writer without its lock",
+          "[unit][persistence][readonly]") {
+  hypercore::test::temp_dir dir;
+  auto j = sample(1, 1);
+  {
+    store_fixture::write_to(dir.str(), [&](job_tables& t) { t.put_job(j); });
+  }
+  // Another process mid-transaction (a running engine's journal): it holds
+  // LMDB's writer lock until told to let go. Forked with no environment
+  // open here.
+  int ready[2], release[2];
+  REQUIRE(::pipe(ready) == 0);
+  REQUIRE(::pipe(release) == 0);
+  pid_t writer = ::fork();
+  REQUIRE(writer >= 0);
+  if (writer == 0) {
+    ::close(ready[0]);
+    ::close(release[1]);
+    env_options opts;
+    opts.dir = dir.str();
+    opts.partitions = 4;
+    auto env = lmdb_env::open(opts);
+    MDB_txn* txn = nullptr;
+    if (!env || mdb_txn_begin((*env)->raw(), nullptr, 0, &txn) != 0) ::_exit(1);
+    char one = 1;
+    if (::write(ready[1], &one, 1) != 1) ::_exit(1);
+    (void) ::read(release[0], &one, 1); // returns when the parent closes it
+    ::_exit(0);
+  }
+  ::close(ready[1]);
+  ::close(release[0]);
+  char byte = 0;
+  REQUIRE(::read(ready[0], &byte, 1) == 1);
+
+  auto reader = std::async(std::launch::async, [&] {
+    env_options opts;
+    opts.dir = dir.str();
+    opts.partitions = 0;
+    opts.read_only = true;
+    auto ro = lmdb_env::open(opts);
+    if (!ro) return std::string{"open: "} + message_of(ro.error());
+    std::string seen;
+    auto read = read_tables(**ro, [&](job_tables& t) {
+      t.scan_jobs([&](const job& found) {
+        seen = found.id.to_string();
+        return true;
+      });
+    });
+    if (read) return std::string{"read: "} + message_of(read);
+    return seen;
+  });
+
+  // A reader waiting for the writer lock would wait until `release`
+  // closes; this bound only fails a reader that is stuck.
+  auto status = reader.wait_for(std::chrono::seconds(20));
+  ::close(release[1]);
+  ::close(ready[0]);
+  int child_status = 0;
+  ::waitpid(writer, &child_status, 0);
+  CHECK(WIFEXITED(child_status));
+  CHECK(WEXITSTATUS(child_status) == 0);
+  REQUIRE(status == std::future_status::ready);
+  CHECK(reader.get() == j.id.to_string());
+}
+
+TEST_CASE("a read-only open refuses a missing or empty store and creates nothing",
+          "[unit][persistence][readonly]") {
+  hypercore::test::temp_dir dir;
+  env_options opts;
+  opts.dir = (dir.path() / "absent").string();
+  opts.partitions = 0;
+  opts.read_only = true;
+
+  auto missing = lmdb_env::open(opts);
+  REQUIRE_FALSE(missing);
+  CHECK(code_of(missing.error()) == errc::not_found);
+  CHECK_FALSE(std::filesystem::exists(opts.dir));
+
+  SECTION("an LMDB file with no tables") {
+    // What an interrupted first open leaves: the file, no meta record.
+    {
+      MDB_env* raw = nullptr;
+      std::filesystem::create_directories(opts.dir);
+      REQUIRE(mdb_env_create(&raw) == 0);
+      REQUIRE(mdb_env_open(raw, opts.dir.c_str(), 0, 0640) == 0);
+      mdb_env_close(raw);
+    }
+    auto size_before = std::filesystem::file_size(std::filesystem::path{opts.dir} / "data.mdb");
+    auto empty = lmdb_env::open(opts);
+    REQUIRE_FALSE(empty);
+    CHECK(code_of(empty.error()) == errc::not_found);
+    CHECK(std::filesystem::file_size(std::filesystem::path{opts.dir} / "data.mdb") == size_before);
+  }
 }
