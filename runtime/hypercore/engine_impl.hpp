@@ -148,7 +148,9 @@ struct engine::impl {
   // Admits and journals a batch, waiting for the commit.
   caf::expected<std::vector<submission>> submit_now(std::vector<job_spec>&& specs);
   // Hands an admitted batch to `journal` under a ticket whose completion is
-  // `done` (run by the answerer, or with an error at `deadline`).
+  // `done`: run by the answerer, or with an error at `deadline`, or at once
+  // on this thread when that journal is already down or the engine is
+  // stopping (then nothing is sent).
   std::uint64_t send_ticketed(const journal_actor& journal, append_jobs&& cmd,
                               submit_tickets::completion done,
                               submit_tickets::clock_type::time_point deadline);

@@ -26,13 +26,14 @@ struct store_fixture {
     env = *opened;
   }
 
-  /// Writes with `f` to the store in `dir` (created with 4 partitions) in
-  /// one committed transaction, and closes it again.
+  /// Writes with `f` to the store in `dir` (created with 4 partitions and a
+  /// map of `map_bytes`) in one committed transaction, and closes it again.
   template <class F>
-  static void write_to(const std::string& dir, F&& f) {
+  static void write_to(const std::string& dir, F&& f, std::size_t map_bytes = std::size_t{256} << 20) {
     persistence::env_options opts;
     opts.dir = dir;
     opts.partitions = 4;
+    opts.map_bytes = map_bytes;
     auto opened = persistence::lmdb_env::open(opts);
     REQUIRE(opened);
     persistence::write_txn txn{**opened};

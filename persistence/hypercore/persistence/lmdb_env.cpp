@@ -86,7 +86,9 @@ lmdb_failure::lmdb_failure(int code, const char* where)
 caf::expected<std::shared_ptr<lmdb_env>> lmdb_env::open(const env_options& opts) {
   if (opts.read_only) {
     std::error_code ec;
-    if (!fs::exists(fs::path{opts.dir} / "data.mdb", ec))
+    // A zero-length file is what a crash in the very first open leaves.
+    auto data = fs::path{opts.dir} / "data.mdb";
+    if (!fs::exists(data, ec) || fs::file_size(data, ec) == 0 || ec)
       return make_error(errc::not_found, "no Hypercore store in " + opts.dir);
   } else if (auto err = check_directory(opts.dir)) {
     return err;
@@ -106,7 +108,8 @@ caf::expected<std::shared_ptr<lmdb_env>> lmdb_env::open(const env_options& opts)
   if (int rc = mdb_env_create(&self->env_); rc != 0) return fail(rc, "mdb_env_create");
   mdb_env_set_maxdbs(self->env_, 16);
   mdb_env_set_maxreaders(self->env_, 512);
-  if (int rc = mdb_env_set_mapsize(self->env_, opts.map_bytes); rc != 0)
+  // A reader adopts the size the store records (0), which may be larger.
+  if (int rc = mdb_env_set_mapsize(self->env_, opts.read_only ? 0 : opts.map_bytes); rc != 0)
     return fail(rc, "mdb_env_set_mapsize");
   unsigned flags = MDB_NOTLS | MDB_NORDAHEAD;
   if (!opts.sync) flags |= MDB_NOSYNC;
@@ -231,6 +234,15 @@ int lmdb_env::grow_map() {
   return 0;
 }
 
+int lmdb_env::adopt_map_size() {
+  std::unique_lock<std::shared_mutex> guard{resize_mutex_};
+  if (int rc = mdb_env_set_mapsize(env_, 0); rc != 0) return rc;
+  MDB_envinfo info;
+  mdb_env_info(env_, &info);
+  map_bytes_ = info.me_mapsize;
+  return 0;
+}
+
 bool lmdb_env::disk_nearly_full() const {
   struct statvfs fs {};
   if (::statvfs(dir_.c_str(), &fs) != 0) return false;
@@ -240,8 +252,16 @@ bool lmdb_env::disk_nearly_full() const {
 }
 
 read_txn::read_txn(lmdb_env& env) : lock_(env.resize_mutex()) {
-  if (int rc = mdb_txn_begin(env.raw(), nullptr, MDB_RDONLY, &txn_); rc != 0)
-    throw lmdb_failure(rc, "mdb_txn_begin(read)");
+  int rc = mdb_txn_begin(env.raw(), nullptr, MDB_RDONLY, &txn_);
+  if (rc == MDB_MAP_RESIZED) {
+    // Only a reader beside another process' engine sees this: an engine
+    // grows its own map with no reader open (grow_map).
+    lock_.unlock();
+    rc = env.adopt_map_size();
+    lock_.lock();
+    if (rc == 0) rc = mdb_txn_begin(env.raw(), nullptr, MDB_RDONLY, &txn_);
+  }
+  if (rc != 0) throw lmdb_failure(rc, "mdb_txn_begin(read)");
 }
 
 read_txn::~read_txn() {

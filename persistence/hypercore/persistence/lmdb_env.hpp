@@ -85,6 +85,11 @@ public:
   /// reader to leave (see resize_mutex).
   int grow_map();
 
+  /// Adopts the map size another process (a running engine, beside this
+  /// read-only reader) grew the store to; LMDB then answers MDB_MAP_RESIZED
+  /// to every new transaction. Waits for this process' readers to leave.
+  int adopt_map_size();
+
   /// True when the data directory's file system has almost no room left
   /// (under 5% of its size, or under 64 MiB on large ones): tells a full disk
   /// from other I/O errors, which LMDB reports alike.

@@ -163,10 +163,15 @@ TEST_CASE("tickets opened while the journal goes down are each failed once",
   for (int round = 0; round < 50; ++round) {
     submit_tickets tickets;
     std::atomic<int> runs{0};
+    std::atomic<int> opened{0};
     std::thread opener([&] {
-      for (int i = 0; i < 200; ++i)
+      for (int i = 0; i < 200; ++i) {
         tickets.open([&](caf::expected<append_receipt>) { ++runs; }, later, 3);
+        ++opened;
+      }
     });
+    // Mid-way, so the scan takes some tickets and open() refuses the rest.
+    while (opened.load() < 20 + round * 3) std::this_thread::yield();
     tickets.fail_journal(3, make_error(errc::unavailable, "gone"));
     opener.join();
     CHECK(runs.load() == 200);

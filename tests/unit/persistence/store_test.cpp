@@ -227,3 +227,67 @@ TEST_CASE("a read-only open refuses a missing or empty store and creates nothing
     CHECK(std::filesystem::file_size(std::filesystem::path{opts.dir} / "data.mdb") == size_before);
   }
 }
+
+TEST_CASE("a read-only reader follows a map another process grew",
+          "[unit][persistence][readonly]") {
+  hypercore::test::temp_dir dir;
+  const std::size_t small_map = std::size_t{1} << 20;
+  store_fixture::write_to(dir.str(), [&](job_tables& t) { t.put_job(sample(0, 1)); }, small_map);
+  // The writer is forked before anything is open here; it waits for the
+  // reader to be open, then grows the map and writes past the reader's
+  // map, as an engine does after MDB_MAP_FULL.
+  int go[2];
+  REQUIRE(::pipe(go) == 0);
+  // 2 MiB of params: past the 1 MiB map the reader adopts at open.
+  std::vector<job> grown;
+  for (std::uint64_t i = 0; i < 32; ++i) {
+    grown.push_back(sample(2, i + 1));
+    grown.back().params = "\"" + std::string(64 << 10, 'x') + "\"";
+  }
+  pid_t writer = ::fork();
+  REQUIRE(writer >= 0);
+  if (writer == 0) {
+    ::close(go[1]);
+    char byte = 0;
+    if (::read(go[0], &byte, 1) != 1) ::_exit(1);
+    env_options opts;
+    opts.dir = dir.str();
+    opts.partitions = 4;
+    opts.map_bytes = std::size_t{64} << 20;
+    auto env = lmdb_env::open(opts);
+    if (!env) ::_exit(2);
+    MDB_txn* txn = nullptr;
+    if (mdb_txn_begin((*env)->raw(), nullptr, 0, &txn) != 0) ::_exit(3);
+    job_tables t{**env, txn};
+    for (auto& j : grown) t.put_job(j);
+    ::_exit(mdb_txn_commit(txn) == 0 ? 0 : 4);
+  }
+  ::close(go[0]);
+  env_options opts;
+  opts.dir = dir.str();
+  opts.partitions = 0;
+  opts.read_only = true;
+  auto ro = lmdb_env::open(opts);
+  REQUIRE(ro);
+  auto map_before = (*ro)->map_bytes();
+  char byte = 1;
+  REQUIRE(::write(go[1], &byte, 1) == 1);
+  ::close(go[1]);
+  int child_status = 0;
+  REQUIRE(::waitpid(writer, &child_status, 0) == writer);
+  REQUIRE(WIFEXITED(child_status));
+  REQUIRE(WEXITSTATUS(child_status) == 0);
+
+  std::size_t jobs = 0;
+  auto read = read_tables(**ro, [&](job_tables& t) {
+    t.scan_jobs([&](const job&) {
+      ++jobs;
+      return true;
+    });
+  });
+
+  CHECK_FALSE(read);
+  CHECK(jobs == 1 + grown.size());
+  CHECK(map_before < std::size_t{2} << 20);
+  CHECK((*ro)->map_bytes() == std::size_t{64} << 20);
+}
