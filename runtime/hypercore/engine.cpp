@@ -174,6 +174,7 @@ engine_stats engine::stats() {
     if (auto s = m.ask<pool_stats>(pool, caf::duration{std::chrono::seconds(5)}, stats_atom::value)) {
       out.restarts += s->restarts;
       out.executing += s->executing;
+      out.kinds.push_back({kind, s->workers, s->queued, s->executing, s->restarts});
     }
   if (auto f = m.ask<feed_stats>(m.feed_handle(), caf::duration{std::chrono::seconds(5)}, stats_atom::value)) {
     out.feed_published = f->published;
@@ -181,6 +182,7 @@ engine_stats engine::stats() {
     out.feed_subscribers = f->subscribers;
   }
   out.core_restarts = m.core_restarts;
+  if (m.health) out.waiting = m.health->waiting();
   return out;
 }
 

@@ -32,6 +32,18 @@ struct job_view {
   std::optional<std::string> output;
 };
 
+/// One agent kind's pool, as engine::stats() reports it.
+struct kind_stats {
+  std::string kind;
+  std::uint64_t workers = 0;
+  /// Attempts handed to the pool, waiting for a free worker.
+  std::uint64_t queued = 0;
+  /// Attempts an agent holds right now.
+  std::uint64_t executing = 0;
+  /// Workers replaced since start (crashes and timeouts).
+  std::uint64_t restarts = 0;
+};
+
 /// What the engine holds in memory and has written, for tests and metrics.
 struct engine_stats {
   std::uint64_t resident = 0;
@@ -49,6 +61,10 @@ struct engine_stats {
   std::uint64_t feed_published = 0;
   std::uint64_t feed_gaps = 0;
   std::uint64_t feed_subscribers = 0;
+  /// Jobs pending, delayed or retrying in the store, as of the last commit.
+  std::uint64_t waiting = 0;
+  /// Per registered kind, in name order.
+  std::vector<kind_stats> kinds;
 };
 
 /// One accepted submit: the job's id, and whether an idempotency key matched

@@ -89,6 +89,16 @@ bool gateway::impl::guard(const request& req, response& res) {
 
 void gateway::impl::dispatch(request req, responder done) {
   const route* r = routes_table.match(req);
+  if (requests_meter) {
+    // Counted when answered, wherever that happens (an I/O thread, the
+    // blocking pool, or later, from the engine).
+    done = [meter = requests_meter.get(), route = r ? r->index : requests_meter->unmatched(),
+            began = std::chrono::steady_clock::now(), done = std::move(done)](response res) {
+      std::chrono::duration<double> took = std::chrono::steady_clock::now() - began;
+      meter->observe(route, res.status, took.count());
+      done(std::move(res));
+    };
+  }
   auto run = [this, r](request& req, responder& done) {
     response res;
     if (!guard(req, res)) return done(std::move(res));
@@ -140,17 +150,51 @@ void gateway::impl::routes() {
   dead_letter_routes();
   session_routes();
   agent_routes();
+  if (opts.metrics) metrics_route();
+}
+
+void gateway::impl::metrics_route() {
+  // Outside /v1, like /health: no bearer token, so a Prometheus server
+  // scrapes it as it is (bind to 127.0.0.1, the default, or firewall it).
+  // Blocking: engine::stats() asks the actors.
+  get("/metrics", sync([this](const request&, response& res) {
+    auto families = jobs_meter ? jobs_meter->collect() : std::vector<prometheus::MetricFamily>{};
+    for (auto& f : requests_meter->collect()) families.push_back(std::move(f));
+    prometheus::MetricFamily streams;
+    streams.name = "hypercore_http_open_streams";
+    streams.help = "Event streams open now";
+    streams.type = prometheus::MetricType::Gauge;
+    prometheus::ClientMetric value;
+    value.gauge.value = static_cast<double>(srv ? srv->open_streams() : 0);
+    streams.metric.push_back(value);
+    families.push_back(std::move(streams));
+    res.status = 200;
+    res.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    res.body = telemetry::to_text(families);
+  }));
 }
 
 gateway::gateway(engine& eng, gateway_options opts)
   : impl_(std::make_unique<impl>(eng, std::move(opts))) {
   impl_->routes();
+  if (impl_->opts.metrics) {
+    std::vector<std::string> patterns;
+    for (const auto& r : impl_->routes_table.routes()) patterns.push_back(r.method + " " + r.pattern);
+    impl_->requests_meter = std::make_unique<http_metrics>(patterns);
+  }
 }
 
 gateway::~gateway() { stop(); }
 
 caf::error gateway::start() {
   auto& m = *impl_;
+  if (m.opts.metrics && !m.jobs_meter) {
+    // Counts from the feed's next commit on: a restarted process starts
+    // its counters at zero, as Prometheus expects of counters.
+    auto meter = std::make_unique<telemetry::job_metrics>(m.eng);
+    if (auto err = meter->start()) return err;
+    m.jobs_meter = std::move(meter);
+  }
   auto so = m.opts.server;
   so.host = m.opts.host;
   so.port = m.opts.port;
@@ -173,10 +217,13 @@ void gateway::stop() {
   // Long polls would otherwise hold their connections through the drain.
   m.answer_waits_at_stop();
   m.srv->stop();
+  if (m.jobs_meter) m.jobs_meter->stop();
   m.stopped = true;
 }
 
 bool gateway::stopped() const { return impl_->stopped; }
+
+const telemetry::job_metrics* gateway::job_metrics() const { return impl_->jobs_meter.get(); }
 
 std::size_t gateway::connections() const { return impl_->srv ? impl_->srv->connections() : 0; }
 

@@ -18,6 +18,10 @@
 #include "hypercore/http/rate_limiter.hpp"
 #include "hypercore/http/server.hpp"
 
+namespace hypercore::telemetry {
+class job_metrics;
+}
+
 namespace hypercore::http {
 
 struct gateway_options {
@@ -41,6 +45,9 @@ struct gateway_options {
   /// Token-bucket rate limits on submits (off while rate_per_s is 0).
   bucket_config kind_rate;
   bucket_config session_rate;
+  /// GET /metrics (Prometheus' text format) and the request counters
+  /// behind it; off, /metrics is 404 and nothing is counted.
+  bool metrics = true;
 };
 
 class gateway {
@@ -61,6 +68,8 @@ public:
   void stop();
   /// True once stop() finished (every server thread is gone).
   bool stopped() const;
+  /// The job metrics behind GET /metrics; null when off or before start().
+  const telemetry::job_metrics* job_metrics() const;
   /// Connections and event streams open now.
   std::size_t connections() const;
   std::size_t open_streams() const;

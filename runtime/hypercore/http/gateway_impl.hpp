@@ -21,11 +21,13 @@
 #include "hypercore/http/api_error.hpp"
 #include "hypercore/http/event_stream.hpp"
 #include "hypercore/http/gateway.hpp"
+#include "hypercore/http/http_metrics.hpp"
 #include "hypercore/http/message.hpp"
 #include "hypercore/http/rate_limiter.hpp"
 #include "hypercore/http/router.hpp"
 #include "hypercore/http/server.hpp"
 #include "hypercore/engine.hpp"
+#include "hypercore/telemetry/job_metrics.hpp"
 
 namespace hypercore::http {
 
@@ -62,6 +64,9 @@ struct gateway::impl {
   std::mutex stop_mutex;
   rate_limiter limiter{opts.kind_rate, opts.session_rate};
 
+  /// Set when opts.metrics: built from the routes, and at start().
+  std::unique_ptr<http_metrics> requests_meter;
+  std::unique_ptr<telemetry::job_metrics> jobs_meter;
   /// Long polls in progress (GET /v1/jobs/{id}/wait), so stop() can answer them.
   std::mutex waits_mutex;
   std::vector<std::weak_ptr<pending_wait>> waits;
@@ -98,6 +103,7 @@ struct gateway::impl {
   void dead_letter_routes();
   void session_routes();
   void agent_routes();
+  void metrics_route();
 };
 
 } // namespace hypercore::http

@@ -22,7 +22,7 @@ std::vector<std::string> split(std::string_view path) {
 } // namespace
 
 void router::add(std::string method, const std::string& pattern, handler h, runs_on where) {
-  routes_.push_back({std::move(method), split(pattern), std::move(h), where});
+  routes_.push_back({std::move(method), split(pattern), std::move(h), where, pattern, routes_.size()});
 }
 
 const route* router::match(request& req) const {

@@ -29,6 +29,10 @@ struct route {
   std::vector<std::string> segments;
   handler handle;
   runs_on where = runs_on::blocking;
+  /// The pattern as added ("/v1/jobs/{}"): a bounded label for metrics.
+  std::string pattern;
+  /// Its place in the order routes were added.
+  std::size_t index = 0;
 };
 
 class router {
@@ -38,6 +42,8 @@ public:
   /// The first route matching req's method and path (req.matches filled),
   /// or nullptr.
   const route* match(request& req) const;
+  /// Every route, in the order added.
+  const std::vector<route>& routes() const { return routes_; }
 
 private:
   std::vector<route> routes_;

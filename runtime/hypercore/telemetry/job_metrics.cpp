@@ -1,0 +1,304 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "hypercore/telemetry/job_metrics.hpp"
+
+#include <algorithm>
+#include <condition_variable>
+#include <mutex>
+#include <sstream>
+#include <unordered_map>
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/histogram.h>
+#include <prometheus/metric_family.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+
+#include "hypercore/engine.hpp"
+#include "hypercore/telemetry/process_metrics.hpp"
+
+namespace hypercore::telemetry {
+
+namespace {
+
+using prometheus::Counter;
+using prometheus::Histogram;
+
+// From a millisecond to an hour: agent work spans model calls of seconds
+// and jobs delayed for minutes.
+const Histogram::BucketBoundaries seconds_buckets{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                                  0.1,   0.25,   0.5,   1,    2.5,   5,
+                                                  10,    30,     60,    300,  900,   3600};
+
+const std::string unregistered_kind = "unregistered";
+
+// The metrics of one kind, looked up once: Family::Add takes a lock and
+// hashes the labels.
+struct kind_metrics {
+  Counter* submitted = nullptr;
+  Counter* succeeded = nullptr;
+  Counter* failed_retryable = nullptr;
+  Counter* failed_permanent = nullptr;
+  Counter* retried = nullptr;
+  Counter* dead = nullptr;
+  Counter* cancelled = nullptr;
+  Counter* replayed = nullptr;
+  Histogram* wait = nullptr;
+  Histogram* run = nullptr;
+};
+
+prometheus::MetricFamily gauge_family(std::string name, std::string help,
+                                      prometheus::MetricType type = prometheus::MetricType::Gauge) {
+  prometheus::MetricFamily f;
+  f.name = std::move(name);
+  f.help = std::move(help);
+  f.type = type;
+  return f;
+}
+
+void add_value(prometheus::MetricFamily& f, double value,
+               std::vector<prometheus::ClientMetric::Label> labels = {}) {
+  prometheus::ClientMetric m;
+  m.label = std::move(labels);
+  if (f.type == prometheus::MetricType::Counter) m.counter.value = value;
+  else m.gauge.value = value;
+  f.metric.push_back(std::move(m));
+}
+
+double seconds_between(std::int64_t from_ms, std::int64_t to_ms) {
+  return static_cast<double>(std::max<std::int64_t>(0, to_ms - from_ms)) / 1000.0;
+}
+
+} // namespace
+
+struct job_metrics::impl {
+  engine& eng;
+  std::shared_ptr<prometheus::Registry> registry = std::make_shared<prometheus::Registry>();
+  prometheus::Family<Counter>& submitted =
+    prometheus::BuildCounter().Name("hypercore_jobs_submitted_total")
+      .Help("Jobs created: submitted, or made as a follow-up by a parent's success").Register(*registry);
+  prometheus::Family<Counter>& succeeded =
+    prometheus::BuildCounter().Name("hypercore_jobs_succeeded_total")
+      .Help("Jobs that succeeded").Register(*registry);
+  prometheus::Family<Counter>& failed =
+    prometheus::BuildCounter().Name("hypercore_jobs_failed_attempts_total")
+      .Help("Attempts that failed, by whether the error was retryable").Register(*registry);
+  prometheus::Family<Counter>& retried =
+    prometheus::BuildCounter().Name("hypercore_jobs_retried_total")
+      .Help("Failed attempts followed by a retry").Register(*registry);
+  prometheus::Family<Counter>& dead =
+    prometheus::BuildCounter().Name("hypercore_jobs_dead_total")
+      .Help("Jobs that became dead letters").Register(*registry);
+  prometheus::Family<Counter>& cancelled =
+    prometheus::BuildCounter().Name("hypercore_jobs_cancelled_total")
+      .Help("Jobs cancelled").Register(*registry);
+  prometheus::Family<Counter>& replayed =
+    prometheus::BuildCounter().Name("hypercore_jobs_replayed_total")
+      .Help("Dead letters replayed").Register(*registry);
+  prometheus::Family<Histogram>& wait =
+    prometheus::BuildHistogram().Name("hypercore_job_wait_seconds")
+      .Help("From when an attempt could run (created, delayed or retry time) to its start")
+      .Register(*registry);
+  prometheus::Family<Histogram>& run =
+    prometheus::BuildHistogram().Name("hypercore_job_run_seconds")
+      .Help("From an attempt's start to its outcome").Register(*registry);
+  prometheus::Family<Counter>& lost =
+    prometheus::BuildCounter().Name("hypercore_metrics_lost_transitions_total")
+      .Help("Transitions these metrics missed: the event log no longer held them when the "
+            "metrics subscription caught up").Register(*registry);
+  Counter& lost_count = lost.Add({});
+
+  // Touched only by the subscription's callbacks, which run one at a time.
+  std::unordered_map<std::string, kind_metrics> kinds;
+  std::unordered_map<job_id, std::int64_t, job_id_hash> started_at_ms;
+
+  subscription sub;
+  mutable std::mutex seen_mutex;
+  mutable std::condition_variable seen_changed;
+  std::uint64_t seen = 0;
+
+  explicit impl(engine& e) : eng(e) {
+    for (const auto& a : eng.agents()) add_kind(a.kind);
+    add_kind(unregistered_kind);
+  }
+
+  void add_kind(const std::string& kind) {
+    prometheus::Labels by_kind{{"kind", kind}};
+    kind_metrics k;
+    k.submitted = &submitted.Add(by_kind);
+    k.succeeded = &succeeded.Add(by_kind);
+    k.failed_retryable = &failed.Add({{"kind", kind}, {"retryable", "true"}});
+    k.failed_permanent = &failed.Add({{"kind", kind}, {"retryable", "false"}});
+    k.retried = &retried.Add(by_kind);
+    k.dead = &dead.Add(by_kind);
+    k.cancelled = &cancelled.Add(by_kind);
+    k.replayed = &replayed.Add(by_kind);
+    k.wait = &wait.Add(by_kind, seconds_buckets);
+    k.run = &run.Add(by_kind, seconds_buckets);
+    kinds.emplace(kind, k);
+  }
+
+  // Kinds are registered before start, so the map is complete and read-only
+  // from then on.
+  kind_metrics& metrics_of(const std::string& kind) {
+    auto it = kinds.find(kind);
+    return it != kinds.end() ? it->second : kinds.at(unregistered_kind);
+  }
+
+  void count(const transition& t) {
+    if (t.cause == transition_cause::session_written || t.cause == transition_cause::session_deleted
+        || t.cause == transition_cause::purged)
+      return;
+    auto& k = metrics_of(t.kind);
+    switch (t.cause) {
+      case transition_cause::submitted:
+      case transition_cause::followup:
+        k.submitted->Increment();
+        break;
+      case transition_cause::replayed:
+        k.replayed->Increment();
+        break;
+      case transition_cause::started:
+        k.wait->Observe(seconds_between(std::max(t.created_at_ms, t.run_at_ms), t.at_ms));
+        started_at_ms[t.id] = t.at_ms;
+        break;
+      default:
+        break;
+    }
+    if (t.cause == transition_cause::outcome && t.from == job_status::running) {
+      if (auto it = started_at_ms.find(t.id); it != started_at_ms.end()) {
+        k.run->Observe(seconds_between(it->second, t.at_ms));
+        started_at_ms.erase(it);
+      }
+      bool failed_attempt = !t.error.empty()
+                            && (t.to == job_status::retrying || t.to == job_status::dead
+                                || t.to == job_status::pending);
+      if (failed_attempt) (t.retryable ? k.failed_retryable : k.failed_permanent)->Increment();
+    }
+    if (t.from == t.to && t.cause != transition_cause::outcome) return; // a new job
+    switch (t.to) {
+      case job_status::succeeded: k.succeeded->Increment(); break;
+      case job_status::retrying: k.retried->Increment(); break;
+      case job_status::dead: k.dead->Increment(); break;
+      case job_status::cancelled: k.cancelled->Increment(); break;
+      default: break;
+    }
+  }
+
+  void delivered(const std::vector<transition>& batch) {
+    for (const auto& t : batch) count(t);
+    if (batch.empty()) return;
+    {
+      std::lock_guard<std::mutex> guard{seen_mutex};
+      seen = std::max(seen, batch.back().position);
+    }
+    seen_changed.notify_all();
+  }
+
+  void lost_range(std::uint64_t from, std::uint64_t to) {
+    lost_count.Increment(static_cast<double>(to - from));
+    // Attempts whose outcome was in the range would stay here forever.
+    started_at_ms.clear();
+    {
+      std::lock_guard<std::mutex> guard{seen_mutex};
+      seen = std::max(seen, to - 1);
+    }
+    seen_changed.notify_all();
+  }
+
+  // What engine::stats() and the engine's configuration say now.
+  void add_engine_families(std::vector<prometheus::MetricFamily>& out) {
+    auto s = eng.stats();
+    auto busy = gauge_family("hypercore_agents_busy", "Attempts an agent of the kind holds now");
+    auto workers = gauge_family("hypercore_agent_workers", "Workers of the kind's pool");
+    auto queued = gauge_family("hypercore_agent_queued",
+                               "Attempts handed to the kind's pool, waiting for a free worker");
+    auto restarts = gauge_family("hypercore_agent_restarts_total",
+                                 "Workers of the kind replaced after a crash or a timeout",
+                                 prometheus::MetricType::Counter);
+    for (const auto& k : s.kinds) {
+      std::vector<prometheus::ClientMetric::Label> by_kind{{"kind", k.kind}};
+      add_value(busy, static_cast<double>(k.executing), by_kind);
+      add_value(workers, static_cast<double>(k.workers), by_kind);
+      add_value(queued, static_cast<double>(k.queued), by_kind);
+      add_value(restarts, static_cast<double>(k.restarts), by_kind);
+    }
+    out.push_back(std::move(busy));
+    out.push_back(std::move(workers));
+    out.push_back(std::move(queued));
+    out.push_back(std::move(restarts));
+    auto single = [&](std::string name, std::string help, double value,
+                      prometheus::MetricType type = prometheus::MetricType::Gauge) {
+      auto f = gauge_family(std::move(name), std::move(help), type);
+      add_value(f, value);
+      out.push_back(std::move(f));
+    };
+    using prometheus::MetricType;
+    single("hypercore_jobs_running", "Jobs with an attempt in progress", static_cast<double>(s.running));
+    single("hypercore_jobs_waiting", "Jobs pending, delayed or waiting for a retry, in the store",
+           static_cast<double>(s.waiting));
+    single("hypercore_jobs_resident", "Jobs held in the partitions' windows",
+           static_cast<double>(s.resident));
+    single("hypercore_submits_in_flight", "Submits handed to the journal and not answered yet",
+           static_cast<double>(eng.submits_in_flight()));
+    single("hypercore_journal_commits_total", "Write transactions the journal committed",
+           static_cast<double>(s.commits), MetricType::Counter);
+    single("hypercore_journal_records_total", "Commands the journal wrote",
+           static_cast<double>(s.records), MetricType::Counter);
+    single("hypercore_core_restarts_total", "Core actors the supervisor replaced",
+           static_cast<double>(s.core_restarts), MetricType::Counter);
+    single("hypercore_feed_published_total", "Transitions the commit feed published",
+           static_cast<double>(s.feed_published), MetricType::Counter);
+    single("hypercore_feed_gaps_total",
+           "Times a feed subscriber fell behind and caught up from the event log (all "
+           "subscribers: streams are subscribers, so a per-subscriber label would be unbounded)",
+           static_cast<double>(s.feed_gaps), MetricType::Counter);
+    single("hypercore_feed_subscribers", "Live feed subscriptions",
+           static_cast<double>(s.feed_subscribers));
+  }
+};
+
+job_metrics::job_metrics(engine& eng) : impl_(std::make_unique<impl>(eng)) {}
+
+job_metrics::~job_metrics() { stop(); }
+
+caf::error job_metrics::start() {
+  auto& m = *impl_;
+  subscription_hooks hooks;
+  hooks.on_transitions = [&m](const std::vector<transition>& batch) { m.delivered(batch); };
+  hooks.on_lost = [&m](std::uint64_t from, std::uint64_t to) { m.lost_range(from, to); };
+  subscribe_options how;
+  how.capacity = 65536;
+  auto sub = m.eng.subscribe(feed_filter{}, std::move(hooks), how);
+  if (!sub) return sub.error();
+  m.sub = std::move(*sub);
+  return {};
+}
+
+void job_metrics::stop() { impl_->sub.reset(); }
+
+std::vector<prometheus::MetricFamily> job_metrics::collect() {
+  auto out = impl_->registry->Collect();
+  impl_->add_engine_families(out);
+  for (auto& f : process_families()) out.push_back(std::move(f));
+  return out;
+}
+
+std::uint64_t job_metrics::seen_position() const {
+  std::lock_guard<std::mutex> guard{impl_->seen_mutex};
+  return impl_->seen;
+}
+
+bool job_metrics::wait_seen(std::uint64_t position, std::chrono::milliseconds timeout) const {
+  auto& m = *impl_;
+  std::unique_lock<std::mutex> lock{m.seen_mutex};
+  return m.seen_changed.wait_for(lock, timeout, [&] { return m.seen + 1 >= position; });
+}
+
+std::string to_text(const std::vector<prometheus::MetricFamily>& families) {
+  std::ostringstream out;
+  prometheus::TextSerializer{}.Serialize(out, families);
+  return out.str();
+}
+
+} // namespace hypercore::telemetry
