@@ -1,0 +1,152 @@
+// SPDX-License-Identifier: Apache-2.0
+// GET /metrics on a real server: the counters move by exactly what a known
+// workload did, and the text parses as Prometheus' exposition format.
+#include <map>
+#include <sstream>
+#include <string>
+
+#include "hypercore/http/gateway.hpp"
+#include "hypercore/telemetry/job_metrics.hpp"
+#include "http_client.hpp"
+#include "test_support.hpp"
+
+using namespace hypercore;
+using namespace hypercore::test;
+using nlohmann::json;
+
+namespace {
+
+// Series ("name{labels}") to value, from the text format; comment lines
+// must be HELP or TYPE.
+std::map<std::string, double> parse_series(const std::string& text) {
+  std::map<std::string, double> out;
+  std::istringstream lines{text};
+  std::string line;
+  while (std::getline(lines, line)) {
+    if (line.empty()) continue;
+    if (line[0] == '#') {
+      CHECK((line.rfind("# HELP ", 0) == 0 || line.rfind("# TYPE ", 0) == 0));
+      continue;
+    }
+    auto space = line.rfind(' ');
+    REQUIRE(space != std::string::npos);
+    out[line.substr(0, space)] = std::stod(line.substr(space + 1));
+  }
+  return out;
+}
+
+struct metrics_fixture : engine_fixture {
+  std::unique_ptr<http::gateway> api;
+
+  metrics_fixture() {
+    http::gateway_options opts;
+    opts.port = 0;
+    api = std::make_unique<http::gateway>(*eng, opts);
+    REQUIRE_FALSE(api->start());
+  }
+
+  std::map<std::string, double> scrape() {
+    // Everything committed so far is counted before the scrape reads it.
+    REQUIRE(api->job_metrics()->wait_seen(eng->feed_position(), std::chrono::seconds(30)));
+    auto res = http_call(api->port(), "GET", "/metrics");
+    REQUIRE(res.status == 200);
+    return parse_series(res.body);
+  }
+
+  std::string submit_http(const json& body) {
+    auto res = http_call(api->port(), "POST", "/v1/jobs", body.dump());
+    REQUIRE(res.status == 202);
+    return res.json()["job_id"].get<std::string>();
+  }
+
+  void wait_terminal(const std::string& id) {
+    auto res = http_call(api->port(), "GET", "/v1/jobs/" + id + "/wait?timeout_ms=20000");
+    REQUIRE(res.status == 200);
+  }
+};
+
+double delta(std::map<std::string, double>& before, std::map<std::string, double>& after,
+             const std::string& series) {
+  INFO(series);
+  REQUIRE(after.count(series) == 1);
+  return after[series] - before[series];
+}
+
+} // namespace
+
+TEST_CASE_METHOD(metrics_fixture, "the job counters move by exactly what a workload did",
+                 "[integration][http][metrics]") {
+  auto before = scrape();
+
+  std::vector<std::string> done;
+  for (int i = 0; i < 3; ++i) done.push_back(submit_http({{"kind", "echo"}, {"params", json::object()}}));
+  done.push_back(submit_http({{"kind", "flaky"}, {"params", {{"fail_times", 2}}}}));
+  done.push_back(submit_http({{"kind", "flaky"}, {"params", {{"permanent", true}}}}));
+  auto delayed = submit_http({{"kind", "sleep"}, {"params", {{"ms", 1}}}, {"delay_ms", 3600000}});
+  auto cancelled = http_call(api->port(), "POST", "/v1/jobs/" + delayed + "/cancel");
+  REQUIRE(cancelled.status == 200);
+  for (const auto& id : done) wait_terminal(id);
+  wait_terminal(delayed);
+
+  auto after = scrape();
+
+  auto d = [&](const std::string& series) { return delta(before, after, series); };
+  CHECK(d(R"(hypercore_jobs_submitted_total{kind="echo"})") == 3);
+  CHECK(d(R"(hypercore_jobs_submitted_total{kind="flaky"})") == 2);
+  CHECK(d(R"(hypercore_jobs_submitted_total{kind="sleep"})") == 1);
+  CHECK(d(R"(hypercore_jobs_succeeded_total{kind="echo"})") == 3);
+  CHECK(d(R"(hypercore_jobs_succeeded_total{kind="flaky"})") == 1);
+  // Two retryable failures, retried; one permanent failure, dead.
+  CHECK(d(R"(hypercore_jobs_failed_attempts_total{kind="flaky",retryable="true"})") == 2);
+  CHECK(d(R"(hypercore_jobs_failed_attempts_total{kind="flaky",retryable="false"})") == 1);
+  CHECK(d(R"(hypercore_jobs_retried_total{kind="flaky"})") == 2);
+  CHECK(d(R"(hypercore_jobs_dead_total{kind="flaky"})") == 1);
+  CHECK(d(R"(hypercore_jobs_dead_total{kind="echo"})") == 0);
+  CHECK(d(R"(hypercore_jobs_cancelled_total{kind="sleep"})") == 1);
+  CHECK(d(R"(hypercore_jobs_failed_attempts_total{kind="echo",retryable="true"})") == 0);
+  // One wait and one run per attempt: 3 echo, 3 + 1 flaky, none of the
+  // cancelled job.
+  CHECK(d(R"(hypercore_job_wait_seconds_count{kind="echo"})") == 3);
+  CHECK(d(R"(hypercore_job_run_seconds_count{kind="echo"})") == 3);
+  CHECK(d(R"(hypercore_job_wait_seconds_count{kind="flaky"})") == 4);
+  CHECK(d(R"(hypercore_job_run_seconds_count{kind="flaky"})") == 4);
+  CHECK(d(R"(hypercore_job_run_seconds_count{kind="sleep"})") == 0);
+  CHECK(d(R"(hypercore_http_requests_total{code="202",route="POST /v1/jobs"})") == 6);
+  CHECK(d(R"(hypercore_http_requests_total{code="200",route="POST /v1/jobs/{}/cancel"})") == 1);
+  CHECK(after[R"(hypercore_metrics_lost_transitions_total)"] == 0);
+}
+
+TEST_CASE_METHOD(metrics_fixture, "/metrics labels stay bounded and the gauges read the engine",
+                 "[integration][http][metrics]") {
+  http_call(api->port(), "GET", "/v1/jobs/" + job_id::generate().to_string());
+  http_call(api->port(), "GET", "/no/such/path/12345");
+
+  auto text = http_call(api->port(), "GET", "/metrics").body;
+  auto series = parse_series(text);
+
+  // A path's id never becomes a label: the route's template does.
+  CHECK(text.find("12345") == std::string::npos);
+  CHECK(series.count(R"(hypercore_http_requests_total{code="404",route="GET /v1/jobs/{}"})") == 1);
+  CHECK(series.count(R"(hypercore_http_requests_total{code="404",route="unmatched"})") == 1);
+  // Every registered kind has its series, and no other kind does.
+  for (const auto& a : eng->agents())
+    CHECK(series.count("hypercore_agent_workers{kind=\"" + a.kind + "\"}") == 1);
+  CHECK(series[R"(hypercore_agent_workers{kind="echo"})"] == 4);
+  CHECK(series.count(R"(hypercore_jobs_submitted_total{kind="unregistered"})") == 1);
+  CHECK(series["process_resident_memory_bytes"] > 1e6);
+  CHECK(series["process_open_fds"] > 3);
+  CHECK(series["process_start_time_seconds"] > 1.7e9);
+  CHECK(series.count("hypercore_journal_commits_total") == 1);
+}
+
+TEST_CASE("/metrics is 404 when metrics are off", "[integration][http][metrics]") {
+  engine_fixture f;
+  http::gateway_options opts;
+  opts.port = 0;
+  opts.metrics = false;
+  http::gateway api{*f.eng, opts};
+  REQUIRE_FALSE(api.start());
+
+  CHECK(http_call(api.port(), "GET", "/metrics").status == 404);
+  CHECK(api.job_metrics() == nullptr);
+}
