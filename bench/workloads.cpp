@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "bench_engine.hpp"
+#include "hypercore/telemetry/job_metrics.hpp"
 #include "hypercore/core/errc.hpp"
 #include "hypercore/core/routing.hpp"
 #include "hypercore/persistence/job_tables.hpp"
@@ -29,10 +30,17 @@ void require(const caf::error& err, const char* what) {
   if (err) throw std::runtime_error(std::string{what} + ": " + message_of(err));
 }
 
-// jobs/s from the first submit to the last durable completion.
-double batch_throughput(const bench_options& opts, bool sync, std::size_t keys) {
+// jobs/s from the first submit to the last durable completion; with
+// `metrics`, GET /metrics' job counters follow the feed meanwhile.
+double batch_throughput(const bench_options& opts, bool sync, std::size_t keys,
+                        bool metrics = false) {
   bench_engine b{opts, sync};
   require(b.start(), "start");
+  std::optional<telemetry::job_metrics> meter;
+  if (metrics) {
+    meter.emplace(b.get());
+    require(meter->start(), "metrics");
+  }
   const std::size_t batch_size = 1000;
   auto t0 = clock_type::now();
   for (std::size_t i = 0; i < opts.jobs; i += batch_size) {
@@ -117,12 +125,15 @@ std::vector<figure> run_throughput(const bench_options& opts, bool sync) {
   auto batch = make_figure("throughput-batch", sync, "jobs_per_s");
   auto single = make_figure("throughput-single", sync, "jobs_per_s");
   auto keyed = make_figure("throughput-keyed", sync, "jobs_per_s");
+  // Beside throughput-batch in every run, so their ratio is the metrics' cost.
+  auto metered = make_figure("throughput-batch-metrics", sync, "jobs_per_s");
   for (std::size_t r = 0; r < opts.runs; ++r) {
     batch.samples.push_back(batch_throughput(opts, sync, 0));
+    metered.samples.push_back(batch_throughput(opts, sync, 0, true));
     single.samples.push_back(single_throughput(opts, sync));
     keyed.samples.push_back(batch_throughput(opts, sync, 1000));
   }
-  return {batch, single, keyed};
+  return {batch, single, keyed, metered};
 }
 
 std::vector<figure> run_latency(const bench_options& opts, bool sync) {
