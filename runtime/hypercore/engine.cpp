@@ -8,6 +8,8 @@
 #include <spdlog/spdlog.h>
 
 #include "hypercore/actors/supervisor.hpp"
+#include "hypercore/persistence/job_tables.hpp"
+#include "hypercore/persistence/store_call.hpp"
 #include "hypercore/core/utf8.hpp"
 #include "hypercore/schema_validator.hpp"
 
@@ -174,7 +176,7 @@ engine_stats engine::stats() {
     if (auto s = m.ask<pool_stats>(pool, caf::duration{std::chrono::seconds(5)}, stats_atom::value)) {
       out.restarts += s->restarts;
       out.executing += s->executing;
-      out.kinds.push_back({kind, s->workers, s->queued, s->executing, s->restarts});
+      out.kinds.push_back({kind, s->workers, s->queued, s->executing, s->restarts, s->paused});
     }
   if (auto f = m.ask<feed_stats>(m.feed_handle(), caf::duration{std::chrono::seconds(5)}, stats_atom::value)) {
     out.feed_published = f->published;
@@ -183,6 +185,15 @@ engine_stats engine::stats() {
   }
   out.core_restarts = m.core_restarts;
   if (m.health) out.waiting = m.health->waiting();
+  // O(1): LMDB keeps entry counts in the tables' headers.
+  if (auto counts = persistence::read_tables(*m.env, [](persistence::job_tables& t) {
+        return std::pair{t.count(t.dbs().dead), t.count(t.dbs().sessions)};
+      })) {
+    out.dead_letters = counts->first;
+    out.sessions = counts->second;
+  }
+  out.commit_seconds = m.meter->seconds();
+  out.commit_records = m.meter->records();
   return out;
 }
 

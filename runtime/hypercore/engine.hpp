@@ -17,6 +17,7 @@
 #include <caf/error.hpp>
 #include <caf/expected.hpp>
 
+#include "hypercore/actors/commit_meter.hpp"
 #include "hypercore/core/agent.hpp"
 #include "hypercore/core/feed_messages.hpp"
 #include "hypercore/core/job.hpp"
@@ -42,6 +43,8 @@ struct kind_stats {
   std::uint64_t executing = 0;
   /// Workers replaced since start (crashes and timeouts).
   std::uint64_t restarts = 0;
+  /// Restarts paused after crashing past the restart intensity.
+  bool paused = false;
 };
 
 /// What the engine holds in memory and has written, for tests and metrics.
@@ -63,8 +66,16 @@ struct engine_stats {
   std::uint64_t feed_subscribers = 0;
   /// Jobs pending, delayed or retrying in the store, as of the last commit.
   std::uint64_t waiting = 0;
+  /// Dead letters and sessions in the store (expired sessions are removed
+  /// within a minute), read from LMDB's table headers.
+  std::uint64_t dead_letters = 0;
+  std::uint64_t sessions = 0;
   /// Per registered kind, in name order.
   std::vector<kind_stats> kinds;
+  /// The journal's write transactions since start: seconds each took
+  /// (apply, commit and flushes) and commands each held.
+  commit_meter::histogram commit_seconds;
+  commit_meter::histogram commit_records;
 };
 
 /// One accepted submit: the job's id, and whether an idempotency key matched

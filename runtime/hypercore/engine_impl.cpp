@@ -93,6 +93,7 @@ journal_actor engine::impl::make_journal() {
   journal_options jopts;
   jopts.partitions = cfg.partitions;
   jopts.health = health;
+  jopts.meter = meter;
   jopts.inject_write_error = cfg.inject_write_error;
   jopts.feed = caf::actor_cast<caf::actor>(feed); // see make_partition
   jopts.answers = caf::actor_cast<caf::actor>(answerer);

@@ -65,6 +65,8 @@ struct engine::impl {
   std::unique_ptr<caf::actor_system> sys;
   std::shared_ptr<persistence::lmdb_env> env;
   std::shared_ptr<journal_health> health = std::make_shared<journal_health>();
+  /// Every journal of this engine records its commits here (metrics).
+  std::shared_ptr<commit_meter> meter = std::make_shared<commit_meter>();
   std::map<std::string, agent_pool_actor> pools;
   supervisor_actor supervisor;
   std::atomic<bool> running{false};

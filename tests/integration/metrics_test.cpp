@@ -103,6 +103,7 @@ TEST_CASE_METHOD(metrics_fixture, "the job counters move by exactly what a workl
   CHECK(d(R"(hypercore_jobs_dead_total{kind="flaky"})") == 1);
   CHECK(d(R"(hypercore_jobs_dead_total{kind="echo"})") == 0);
   CHECK(d(R"(hypercore_jobs_cancelled_total{kind="sleep"})") == 1);
+  CHECK(d("hypercore_dead_letters_stored") == 1);
   CHECK(d(R"(hypercore_jobs_failed_attempts_total{kind="echo",retryable="true"})") == 0);
   // One wait and one run per attempt: 3 echo, 3 + 1 flaky, none of the
   // cancelled job.
@@ -114,6 +115,13 @@ TEST_CASE_METHOD(metrics_fixture, "the job counters move by exactly what a workl
   CHECK(d(R"(hypercore_http_requests_total{code="202",route="POST /v1/jobs"})") == 6);
   CHECK(d(R"(hypercore_http_requests_total{code="200",route="POST /v1/jobs/{}/cancel"})") == 1);
   CHECK(after[R"(hypercore_metrics_lost_transitions_total)"] == 0);
+  // Every commit is in the journal's histograms, with its commands.
+  auto commits = d("hypercore_journal_commits_total");
+  CHECK(commits >= 1);
+  CHECK(d("hypercore_journal_commit_seconds_count") == commits);
+  CHECK(d(R"(hypercore_journal_commit_seconds_bucket{le="+Inf"})") == commits);
+  CHECK(d("hypercore_journal_batch_records_count") == commits);
+  CHECK(d("hypercore_journal_batch_records_sum") == d("hypercore_journal_records_total"));
 }
 
 TEST_CASE_METHOD(metrics_fixture, "/metrics labels stay bounded and the gauges read the engine",
@@ -137,6 +145,26 @@ TEST_CASE_METHOD(metrics_fixture, "/metrics labels stay bounded and the gauges r
   CHECK(series["process_open_fds"] > 3);
   CHECK(series["process_start_time_seconds"] > 1.7e9);
   CHECK(series.count("hypercore_journal_commits_total") == 1);
+  CHECK(series[R"(hypercore_kind_paused{kind="echo"})"] == 0);
+}
+
+TEST_CASE_METHOD(metrics_fixture, "sessions and a paused kind show in the gauges",
+                 "[integration][http][metrics]") {
+  REQUIRE(eng->create_session({{"user", "ada"}}, std::chrono::seconds(60)));
+  CHECK(scrape()["hypercore_sessions_live"] == 1);
+
+  // More crashes than the restart intensity allows (10 in 5 s) pause the
+  // kind's restarts for a second: the gauge reads 1 meanwhile.
+  for (int i = 0; i < 12; ++i)
+    submit_http({{"kind", "crash"}, {"params", {{"crash", true}}}, {"max_attempts", 1}});
+  bool seen_paused = false;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (!seen_paused && std::chrono::steady_clock::now() < deadline) {
+    auto series = parse_series(http_call(api->port(), "GET", "/metrics").body);
+    seen_paused = series[R"(hypercore_kind_paused{kind="crash"})"] == 1;
+    CHECK(series[R"(hypercore_kind_paused{kind="echo"})"] == 0);
+  }
+  CHECK(seen_paused);
 }
 
 TEST_CASE("/metrics is 404 when metrics are off", "[integration][http][metrics]") {

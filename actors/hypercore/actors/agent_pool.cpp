@@ -67,7 +67,7 @@ struct pool_state {
 
   pool_stats stats() const {
     return pool_stats{static_cast<std::uint64_t>(alive), static_cast<std::uint64_t>(queue.size()),
-                      restarts, static_cast<std::uint64_t>(in_flight.size())};
+                      restarts, static_cast<std::uint64_t>(in_flight.size()), paused};
   }
 };
 

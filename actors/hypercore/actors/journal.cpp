@@ -168,7 +168,9 @@ struct journal_state {
       queue.erase(queue.begin(), cut);
     }
     std::vector<command_result> results;
+    auto began = std::chrono::steady_clock::now();
     caf::error failure = write_with_growth(batch, results);
+    if (opts.meter) opts.meter->record(std::chrono::steady_clock::now() - began, batch.size());
     ++commits;
     records += batch.size();
     // Published before the senders hear back: whoever learns of a commit

@@ -31,6 +31,7 @@
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
 
+#include "hypercore/actors/commit_meter.hpp"
 #include "hypercore/core/feed_messages.hpp"
 #include "hypercore/core/messages.hpp"
 #include "hypercore/persistence/file_preallocator.hpp"
@@ -101,6 +102,8 @@ struct journal_options {
   std::int64_t idempotency_ttl_ms = 24LL * 3600 * 1000;
   /// Where the journal reports whether writes succeed; may be null.
   std::shared_ptr<journal_health> health;
+  /// Where each commit's duration and size are recorded; may be null.
+  std::shared_ptr<commit_meter> meter;
   /// First and longest pause between probes of a failing store.
   std::chrono::milliseconds probe_initial{100};
   std::chrono::milliseconds probe_max{std::chrono::seconds(5)};

@@ -294,11 +294,14 @@ struct pool_stats {
   std::uint64_t restarts = 0;
   /// Attempts an agent holds right now.
   std::uint64_t executing = 0;
+  /// Restarts are paused: the kind crashed past its restart intensity.
+  bool paused = false;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, pool_stats& x) {
-  return f(caf::meta::type_name("pool_stats"), x.workers, x.queued, x.restarts, x.executing);
+  return f(caf::meta::type_name("pool_stats"), x.workers, x.queued, x.restarts, x.executing,
+           x.paused);
 }
 
 /// Reply of the journal to stats_atom; it comes only after everything sent

@@ -2,6 +2,8 @@
 #include "hypercore/telemetry/job_metrics.hpp"
 
 #include <algorithm>
+#include <array>
+#include <limits>
 #include <condition_variable>
 #include <mutex>
 #include <sstream>
@@ -63,6 +65,24 @@ void add_value(prometheus::MetricFamily& f, double value,
   if (f.type == prometheus::MetricType::Counter) m.counter.value = value;
   else m.gauge.value = value;
   f.metric.push_back(std::move(m));
+}
+
+template <std::size_t N>
+prometheus::MetricFamily histogram_family(std::string name, std::string help,
+                                          const commit_meter::histogram& h,
+                                          const std::array<double, N>& bounds) {
+  auto f = gauge_family(std::move(name), std::move(help), prometheus::MetricType::Histogram);
+  prometheus::ClientMetric m;
+  m.histogram.sample_count = h.count;
+  m.histogram.sample_sum = h.sum;
+  std::uint64_t cumulative = 0;
+  for (std::size_t i = 0; i < h.counts.size(); ++i) {
+    cumulative += h.counts[i];
+    m.histogram.bucket.push_back(
+      {cumulative, i < N ? bounds[i] : std::numeric_limits<double>::infinity()});
+  }
+  f.metric.push_back(std::move(m));
+  return f;
 }
 
 double seconds_between(std::int64_t from_ms, std::int64_t to_ms) {
@@ -216,17 +236,22 @@ struct job_metrics::impl {
     auto restarts = gauge_family("hypercore_agent_restarts_total",
                                  "Workers of the kind replaced after a crash or a timeout",
                                  prometheus::MetricType::Counter);
+    auto paused = gauge_family("hypercore_kind_paused",
+                               "1 while the kind's restarts are paused: it crashed more than its "
+                               "restart intensity allows");
     for (const auto& k : s.kinds) {
       std::vector<prometheus::ClientMetric::Label> by_kind{{"kind", k.kind}};
       add_value(busy, static_cast<double>(k.executing), by_kind);
       add_value(workers, static_cast<double>(k.workers), by_kind);
       add_value(queued, static_cast<double>(k.queued), by_kind);
       add_value(restarts, static_cast<double>(k.restarts), by_kind);
+      add_value(paused, k.paused ? 1 : 0, by_kind);
     }
     out.push_back(std::move(busy));
     out.push_back(std::move(workers));
     out.push_back(std::move(queued));
     out.push_back(std::move(restarts));
+    out.push_back(std::move(paused));
     auto single = [&](std::string name, std::string help, double value,
                       prometheus::MetricType type = prometheus::MetricType::Gauge) {
       auto f = gauge_family(std::move(name), std::move(help), type);
@@ -237,6 +262,11 @@ struct job_metrics::impl {
     single("hypercore_jobs_running", "Jobs with an attempt in progress", static_cast<double>(s.running));
     single("hypercore_jobs_waiting", "Jobs pending, delayed or waiting for a retry, in the store",
            static_cast<double>(s.waiting));
+    single("hypercore_dead_letters_stored", "Dead letters in the store, all kinds",
+           static_cast<double>(s.dead_letters));
+    single("hypercore_sessions_live",
+           "Sessions in the store (an expired one is removed within a minute)",
+           static_cast<double>(s.sessions));
     single("hypercore_jobs_resident", "Jobs held in the partitions' windows",
            static_cast<double>(s.resident));
     single("hypercore_submits_in_flight", "Submits handed to the journal and not answered yet",
@@ -255,6 +285,13 @@ struct job_metrics::impl {
            static_cast<double>(s.feed_gaps), MetricType::Counter);
     single("hypercore_feed_subscribers", "Live feed subscriptions",
            static_cast<double>(s.feed_subscribers));
+    out.push_back(histogram_family("hypercore_journal_commit_seconds",
+                                   "A write transaction: applying its commands, committing and "
+                                   "flushing",
+                                   s.commit_seconds, commit_meter::seconds_bounds));
+    out.push_back(histogram_family("hypercore_journal_batch_records",
+                                   "Commands in one write transaction (the group commit's size)",
+                                   s.commit_records, commit_meter::records_bounds));
   }
 };
 
