@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -76,6 +77,17 @@ struct engine_stats {
   /// (apply, commit and flushes) and commands each held.
   commit_meter::histogram commit_seconds;
   commit_meter::histogram commit_records;
+};
+
+/// What waits in the store, from one read snapshot (engine::backlog).
+struct backlog_counts {
+  /// The feed position the snapshot is consistent with: it holds every
+  /// transition below, none from here on.
+  std::uint64_t position = 1;
+  /// Jobs pending or retrying (delayed ones included), not running.
+  std::map<std::string, std::uint64_t> waiting_by_kind;
+  std::vector<std::uint64_t> waiting_by_partition;
+  std::map<std::string, std::uint64_t> dead_by_kind;
 };
 
 /// One accepted submit: the job's id, and whether an idempotency key matched
@@ -196,6 +208,12 @@ public:
                                         subscribe_options opts = {});
   /// The position the next transition gets: every lower one is durable.
   std::uint64_t feed_position();
+
+  /// Counts the waiting jobs per kind and partition and the dead letters
+  /// per kind, in one read transaction. Costs a record head per waiting job
+  /// and dead letter (metrics seed their gauges with it once, then follow
+  /// the feed from `position`).
+  caf::expected<backlog_counts> backlog();
 
   /// The job as stored now. Errors: not_found.
   caf::expected<job_view> get(const job_id& id);

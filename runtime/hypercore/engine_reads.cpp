@@ -4,7 +4,9 @@
 // the caller's thread; waiting is done on the feed, never by polling.
 #include "hypercore/engine_impl.hpp"
 
+#include <algorithm>
 #include <chrono>
+#include <limits>
 
 #include "hypercore/core/clock.hpp"
 #include "hypercore/core/utf8.hpp"
@@ -145,6 +147,43 @@ caf::expected<std::vector<job>> engine::dead_letters(const dead_filter& filter) 
   });
   if (read) return read;
   return out;
+}
+
+caf::expected<backlog_counts> engine::backlog() {
+  auto& m = *impl_;
+  auto [life, refused] = m.enter();
+  if (refused) return refused;
+  const auto partitions = m.cfg.partitions;
+  return persistence::read_tables(*m.env, [partitions](job_tables& t) {
+    backlog_counts out;
+    auto last = t.last_event();
+    out.position = std::max<std::uint64_t>({1, t.feed_mark(), last ? *last + 1 : 0});
+    out.waiting_by_partition.assign(partitions, 0);
+    auto count_waiting = [&](std::uint16_t p, const job_id& id) {
+      auto head = t.get_job_head(id);
+      // The pending index also holds keyed jobs while they run.
+      if (!head || (head->status != job_status::pending && head->status != job_status::retrying))
+        return;
+      ++out.waiting_by_kind[std::string{head->kind}];
+      ++out.waiting_by_partition[p];
+    };
+    for (std::uint16_t p = 0; p < partitions; ++p) {
+      t.scan_pending(p, 0, [&](const persistence::pending_entry& e) {
+        count_waiting(p, e.id);
+        return true;
+      });
+      t.scan_scheduled(p, 0, 0, std::numeric_limits<std::int64_t>::max(),
+                       [&](std::int64_t, std::uint64_t, const job_id& id) {
+                         count_waiting(p, id);
+                         return true;
+                       });
+    }
+    t.scan_dead([&](const job_id& id) {
+      if (auto head = t.get_job_head(id)) ++out.dead_by_kind[std::string{head->kind}];
+      return true;
+    });
+    return out;
+  });
 }
 
 } // namespace hypercore

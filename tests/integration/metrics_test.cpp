@@ -83,6 +83,7 @@ TEST_CASE_METHOD(metrics_fixture, "the job counters move by exactly what a workl
   done.push_back(submit_http({{"kind", "flaky"}, {"params", {{"fail_times", 2}}}}));
   done.push_back(submit_http({{"kind", "flaky"}, {"params", {{"permanent", true}}}}));
   auto delayed = submit_http({{"kind", "sleep"}, {"params", {{"ms", 1}}}, {"delay_ms", 3600000}});
+  CHECK(scrape()[R"(hypercore_jobs_pending{kind="sleep"})"] == 1);
   auto cancelled = http_call(api->port(), "POST", "/v1/jobs/" + delayed + "/cancel");
   REQUIRE(cancelled.status == 200);
   for (const auto& id : done) wait_terminal(id);
@@ -104,6 +105,9 @@ TEST_CASE_METHOD(metrics_fixture, "the job counters move by exactly what a workl
   CHECK(d(R"(hypercore_jobs_dead_total{kind="echo"})") == 0);
   CHECK(d(R"(hypercore_jobs_cancelled_total{kind="sleep"})") == 1);
   CHECK(d("hypercore_dead_letters_stored") == 1);
+  CHECK(d(R"(hypercore_dead_letters{kind="flaky"})") == 1);
+  CHECK(after[R"(hypercore_jobs_pending{kind="sleep"})"] == 0);
+  CHECK(after[R"(hypercore_jobs_pending{kind="echo"})"] == 0);
   CHECK(d(R"(hypercore_jobs_failed_attempts_total{kind="echo",retryable="true"})") == 0);
   // One wait and one run per attempt: 3 echo, 3 + 1 flaky, none of the
   // cancelled job.
@@ -177,4 +181,43 @@ TEST_CASE("/metrics is 404 when metrics are off", "[integration][http][metrics]"
 
   CHECK(http_call(api.port(), "GET", "/metrics").status == 404);
   CHECK(api.job_metrics() == nullptr);
+}
+
+TEST_CASE("the queue depths start from what the store holds, then follow the feed",
+          "[integration][http][metrics]") {
+  engine_fixture f;
+  std::vector<job_id> delayed;
+  for (int i = 0; i < 3; ++i) {
+    auto s = spec("sleep", {{"ms", 1}});
+    s.delay_ms = 3'600'000;
+    delayed.push_back(f.submit(s));
+  }
+  auto dead = spec("flaky", {{"permanent", true}});
+  dead.max_attempts = 1;
+  f.wait_terminal(f.submit(dead));
+  // A new process on the same store: nothing of the above is in the feed.
+  f.eng->shutdown();
+  f.start();
+  http::gateway_options opts;
+  opts.port = 0;
+  http::gateway api{*f.eng, opts};
+  REQUIRE_FALSE(api.start());
+
+  auto scrape = [&] {
+    REQUIRE(api.job_metrics()->wait_seen(f.eng->feed_position(), std::chrono::seconds(30)));
+    return parse_series(http_call(api.port(), "GET", "/metrics").body);
+  };
+  auto seeded = scrape();
+  REQUIRE(f.eng->cancel(delayed[0]));
+  auto after_cancel = scrape();
+
+  CHECK(seeded[R"(hypercore_jobs_pending{kind="sleep"})"] == 3);
+  CHECK(seeded[R"(hypercore_dead_letters{kind="flaky"})"] == 1);
+  double by_partition = 0;
+  for (std::uint16_t p = 0; p < f.eng->config().partitions; ++p)
+    by_partition += seeded["hypercore_jobs_pending{partition=\"" + std::to_string(p) + "\"}"];
+  CHECK(by_partition == 3);
+  CHECK(after_cancel[R"(hypercore_jobs_pending{kind="sleep"})"] == 2);
+  // The counters count from this process' start.
+  CHECK(seeded[R"(hypercore_jobs_submitted_total{kind="sleep"})"] == 0);
 }

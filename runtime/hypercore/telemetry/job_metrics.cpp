@@ -132,6 +132,49 @@ struct job_metrics::impl {
   std::unordered_map<std::string, kind_metrics> kinds;
   std::unordered_map<job_id, std::int64_t, job_id_hash> started_at_ms;
 
+  // The queue depths: seeded from engine::backlog(), then followed.
+  std::mutex depth_mutex;
+  bool depth_valid = false;
+  std::unordered_map<std::string, std::int64_t> waiting_by_kind;
+  std::unordered_map<std::string, std::int64_t> dead_by_kind;
+  std::vector<std::int64_t> waiting_by_partition;
+
+  void seed(const backlog_counts& b) {
+    std::lock_guard<std::mutex> guard{depth_mutex};
+    waiting_by_kind.clear();
+    dead_by_kind.clear();
+    for (const auto& [kind, _] : kinds) {
+      waiting_by_kind[kind] = 0;
+      dead_by_kind[kind] = 0;
+    }
+    auto label = [&](const std::string& kind) -> const std::string& {
+      return kinds.count(kind) != 0 ? kind : unregistered_kind;
+    };
+    for (const auto& [kind, n] : b.waiting_by_kind) waiting_by_kind[label(kind)] += static_cast<std::int64_t>(n);
+    for (const auto& [kind, n] : b.dead_by_kind) dead_by_kind[label(kind)] += static_cast<std::int64_t>(n);
+    waiting_by_partition.assign(b.waiting_by_partition.begin(), b.waiting_by_partition.end());
+    depth_valid = true;
+  }
+
+  void add_depth_families(std::vector<prometheus::MetricFamily>& out) {
+    std::lock_guard<std::mutex> guard{depth_mutex};
+    if (!depth_valid) return;
+    auto by_kind = gauge_family("hypercore_jobs_pending",
+                                "Jobs waiting to run (pending, delayed or retrying), by kind or "
+                                "by partition");
+    for (const auto& [kind, n] : waiting_by_kind)
+      add_value(by_kind, static_cast<double>(n), {{"kind", kind}});
+    for (std::size_t p = 0; p < waiting_by_partition.size(); ++p)
+      add_value(by_kind, static_cast<double>(waiting_by_partition[p]),
+                {{"partition", std::to_string(p)}});
+    out.push_back(std::move(by_kind));
+    auto dead_letters = gauge_family("hypercore_dead_letters",
+                                     "Dead letters in the store, by kind (for an alert threshold)");
+    for (const auto& [kind, n] : dead_by_kind)
+      add_value(dead_letters, static_cast<double>(n), {{"kind", kind}});
+    out.push_back(std::move(dead_letters));
+  }
+
   subscription sub;
   mutable std::mutex seen_mutex;
   mutable std::condition_variable seen_changed;
@@ -165,10 +208,36 @@ struct job_metrics::impl {
     return it != kinds.end() ? it->second : kinds.at(unregistered_kind);
   }
 
-  void count(const transition& t) {
-    if (t.cause == transition_cause::session_written || t.cause == transition_cause::session_deleted
-        || t.cause == transition_cause::purged)
+  static bool waiting(job_status s) { return s == job_status::pending || s == job_status::retrying; }
+
+  // The queue-depth gauges; the caller holds depth_mutex.
+  void follow_depth(const transition& t) {
+    if (!depth_valid) return;
+    const auto& kind = kinds.count(t.kind) != 0 ? t.kind : unregistered_kind;
+    auto move = [&](std::int64_t by) {
+      waiting_by_kind[kind] += by;
+      if (t.partition < waiting_by_partition.size()) waiting_by_partition[t.partition] += by;
+    };
+    bool created = t.cause == transition_cause::submitted || t.cause == transition_cause::followup;
+    if (t.cause == transition_cause::purged) {
+      if (t.from == job_status::dead) --dead_by_kind[kind];
       return;
+    }
+    if (created) {
+      if (waiting(t.to)) move(+1);
+      return;
+    }
+    if (waiting(t.from) && !waiting(t.to)) move(-1);
+    else if (!waiting(t.from) && waiting(t.to)) move(+1);
+    if (t.to == job_status::dead && t.from != job_status::dead) ++dead_by_kind[kind];
+    else if (t.from == job_status::dead && t.to != job_status::dead) --dead_by_kind[kind];
+  }
+
+  void count(const transition& t) {
+    if (t.cause == transition_cause::session_written || t.cause == transition_cause::session_deleted)
+      return;
+    follow_depth(t);
+    if (t.cause == transition_cause::purged) return;
     auto& k = metrics_of(t.kind);
     switch (t.cause) {
       case transition_cause::submitted:
@@ -206,7 +275,10 @@ struct job_metrics::impl {
   }
 
   void delivered(const std::vector<transition>& batch) {
-    for (const auto& t : batch) count(t);
+    {
+      std::lock_guard<std::mutex> guard{depth_mutex};
+      for (const auto& t : batch) count(t);
+    }
     if (batch.empty()) return;
     {
       std::lock_guard<std::mutex> guard{seen_mutex};
@@ -217,6 +289,12 @@ struct job_metrics::impl {
 
   void lost_range(std::uint64_t from, std::uint64_t to) {
     lost_count.Increment(static_cast<double>(to - from));
+    {
+      // The depths can no longer be followed: they are left out from now on
+      // rather than shown wrong.
+      std::lock_guard<std::mutex> guard{depth_mutex};
+      depth_valid = false;
+    }
     // Attempts whose outcome was in the range would stay here forever.
     started_at_ms.clear();
     {
@@ -306,6 +384,17 @@ caf::error job_metrics::start() {
   hooks.on_lost = [&m](std::uint64_t from, std::uint64_t to) { m.lost_range(from, to); };
   subscribe_options how;
   how.capacity = 65536;
+  // The depths start from one snapshot and follow the transitions after it,
+  // read from the event log up to the live feed.
+  auto backlog = m.eng.backlog();
+  if (!backlog) return backlog.error();
+  m.seed(*backlog);
+  {
+    // Everything below the snapshot is in the depths already.
+    std::lock_guard<std::mutex> guard{m.seen_mutex};
+    m.seen = backlog->position - 1;
+  }
+  how.resume_from = backlog->position;
   auto sub = m.eng.subscribe(feed_filter{}, std::move(hooks), how);
   if (!sub) return sub.error();
   m.sub = std::move(*sub);
@@ -317,6 +406,7 @@ void job_metrics::stop() { impl_->sub.reset(); }
 std::vector<prometheus::MetricFamily> job_metrics::collect() {
   auto out = impl_->registry->Collect();
   impl_->add_engine_families(out);
+  impl_->add_depth_families(out);
   for (auto& f : process_families()) out.push_back(std::move(f));
   return out;
 }

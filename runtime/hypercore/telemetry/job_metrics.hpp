@@ -4,8 +4,11 @@
 // job_metrics: the engine's Prometheus metrics. The job counters and the
 // wait and run histograms are fed by a subscription to the commit feed, so
 // they count durable transitions only, and nothing is added to the per-job
-// path. The gauges (agents, the journal, the process) are read at scrape
-// time from engine::stats() and /proc.
+// path. The queue depths (waiting jobs per kind and partition, dead letters
+// per kind) are counted once from a store snapshot (engine::backlog) and
+// then follow the feed from that snapshot's position. The other gauges
+// (agents, the journal, the process) are read at scrape time from
+// engine::stats() and /proc.
 //
 // Labels stay bounded: `kind` is a registered kind (a stored job of a kind
 // no longer registered counts as "unregistered"), and `retryable` is
@@ -36,8 +39,9 @@ public:
   job_metrics(const job_metrics&) = delete;
   job_metrics& operator=(const job_metrics&) = delete;
 
-  /// Subscribes to the feed from its next commit on; the engine must be
-  /// running. Errors: those of engine::subscribe.
+  /// Counts the store's backlog, then subscribes to the feed from that
+  /// snapshot on; the engine must be running. Errors: those of
+  /// engine::backlog and engine::subscribe.
   caf::error start();
   /// Unsubscribes; the counters keep their values.
   void stop();
