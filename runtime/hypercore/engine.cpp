@@ -161,11 +161,16 @@ engine_stats engine::stats() {
     std::lock_guard<std::mutex> guard{m.handles};
     parts = m.partitions;
   }
+  std::map<std::string, std::int64_t> oldest;
   for (auto& p : parts)
     if (auto s = m.ask<partition_stats>(p, caf::duration{std::chrono::seconds(5)}, stats_atom::value)) {
       out.resident += s->resident;
       out.running += s->running;
       out.records_paged += s->records_paged;
+      for (std::size_t i = 0; i < s->oldest_kinds.size() && i < s->oldest_ready_ms.size(); ++i) {
+        auto [it, fresh] = oldest.emplace(s->oldest_kinds[i], s->oldest_ready_ms[i]);
+        if (!fresh) it->second = std::min(it->second, s->oldest_ready_ms[i]);
+      }
     }
   if (auto j = m.ask<journal_stats>(m.journal_handle(), caf::duration{std::chrono::seconds(30)},
                                     stats_atom::value)) {
@@ -176,7 +181,8 @@ engine_stats engine::stats() {
     if (auto s = m.ask<pool_stats>(pool, caf::duration{std::chrono::seconds(5)}, stats_atom::value)) {
       out.restarts += s->restarts;
       out.executing += s->executing;
-      out.kinds.push_back({kind, s->workers, s->queued, s->executing, s->restarts, s->paused});
+      out.kinds.push_back({kind, s->workers, s->queued, s->executing, s->restarts, s->paused,
+                           oldest.count(kind) != 0 ? oldest[kind] : 0});
     }
   if (auto f = m.ask<feed_stats>(m.feed_handle(), caf::duration{std::chrono::seconds(5)}, stats_atom::value)) {
     out.feed_published = f->published;

@@ -46,6 +46,11 @@ struct kind_stats {
   std::uint64_t restarts = 0;
   /// Restarts paused after crashing past the restart intensity.
   bool paused = false;
+  /// The earliest run_at (ms since the epoch) of a job of the kind ready to
+  /// run in a partition's window; 0: none. Jobs still in LMDB past the
+  /// windows are newer in their partitions, so a kind that waits long is
+  /// there.
+  std::int64_t oldest_ready_ms = 0;
 };
 
 /// What the engine holds in memory and has written, for tests and metrics.

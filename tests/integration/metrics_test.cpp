@@ -2,9 +2,11 @@
 // GET /metrics on a real server: the counters move by exactly what a known
 // workload did, and the text parses as Prometheus' exposition format.
 #include <map>
+#include <thread>
 #include <sstream>
 #include <string>
 
+#include "hypercore/core/clock.hpp"
 #include "hypercore/http/gateway.hpp"
 #include "hypercore/telemetry/job_metrics.hpp"
 #include "http_client.hpp"
@@ -220,4 +222,34 @@ TEST_CASE("the queue depths start from what the store holds, then follow the fee
   CHECK(after_cancel[R"(hypercore_jobs_pending{kind="sleep"})"] == 2);
   // The counters count from this process' start.
   CHECK(seeded[R"(hypercore_jobs_submitted_total{kind="sleep"})"] == 0);
+}
+
+TEST_CASE("the oldest pending age is how long a kind's oldest ready job has waited",
+          "[integration][http][metrics]") {
+  auto clock = std::make_shared<manual_clock>();
+  engine_fixture f{4, [clock](engine_config& cfg) { cfg.clock = manual_clock::reader(clock); }};
+  http::gateway_options opts;
+  opts.port = 0;
+  http::gateway api{*f.eng, opts};
+  REQUIRE_FALSE(api.start());
+  // Four workers sleep; the pool takes a few more; the rest wait ready in
+  // their partitions' windows, made at the clock's "now".
+  for (int i = 0; i < 24; ++i) f.submit(spec("sleep", {{"ms", 2000}}));
+  // The partitions hear of the jobs from the feed: wait until every one is
+  // in a window and four run (a state, read from the engine).
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  for (;;) {
+    auto s = f.eng->stats();
+    if (s.resident == 24 && s.executing == 4) break;
+    REQUIRE(std::chrono::steady_clock::now() < deadline);
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  auto before = parse_series(http_call(api.port(), "GET", "/metrics").body);
+  clock->advance(std::chrono::seconds(90));
+
+  auto after = parse_series(http_call(api.port(), "GET", "/metrics").body);
+
+  CHECK(before[R"(hypercore_oldest_pending_age_seconds{kind="sleep"})"] == 0);
+  CHECK(after[R"(hypercore_oldest_pending_age_seconds{kind="sleep"})"] == Approx(90).margin(0.001));
+  CHECK(after[R"(hypercore_oldest_pending_age_seconds{kind="echo"})"] == 0);
 }

@@ -357,6 +357,10 @@ partition_actor::behavior_type partition_behavior(partition_self self, partition
       out.keys = s.queue.key_count();
       out.backlog = s.backlog;
       out.records_paged = s.records_paged;
+      for (auto& [kind, at] : s.queue.oldest_ready_by_kind()) {
+        out.oldest_kinds.push_back(kind);
+        out.oldest_ready_ms.push_back(at);
+      }
       return out;
     },
   };

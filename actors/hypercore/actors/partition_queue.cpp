@@ -153,4 +153,14 @@ std::optional<partition_queue::departed> partition_queue::remove(const job_id& i
   return out;
 }
 
+std::map<std::string, std::int64_t> partition_queue::oldest_ready_by_kind() const {
+  std::map<std::string, std::int64_t> out;
+  for (const auto& [id, s] : jobs_) {
+    if (s.state != slot_state::ready || s.kind == nullptr) continue;
+    auto [it, fresh] = out.emplace(*s.kind, s.run_at_ms);
+    if (!fresh) it->second = std::min(it->second, s.run_at_ms);
+  }
+  return out;
+}
+
 } // namespace hypercore

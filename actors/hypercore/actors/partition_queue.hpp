@@ -84,6 +84,9 @@ public:
   std::size_t ready_count() const { return ready_total_; }
   std::size_t delayed_count() const { return delayed_.size(); }
   std::size_t running_count() const { return running_; }
+  /// Per kind, the earliest run_at of a job ready to run (waiting for a
+  /// credit or behind its key), for "oldest pending age"; O(window).
+  std::map<std::string, std::int64_t> oldest_ready_by_kind() const;
 
 private:
   using rank = std::pair<std::int64_t, std::uint64_t>; // (-priority, seq)

@@ -277,12 +277,17 @@ struct partition_stats {
   bool backlog = false;
   /// Job records the pager decoded since start.
   std::uint64_t records_paged = 0;
+  /// Per kind with a ready job in the window: the earliest run_at_ms among
+  /// them (two columns, index by index).
+  std::vector<std::string> oldest_kinds;
+  std::vector<std::int64_t> oldest_ready_ms;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, partition_stats& x) {
   return f(caf::meta::type_name("partition_stats"), x.partition, x.resident,
-           x.running, x.ready, x.delayed, x.keys, x.backlog, x.records_paged);
+           x.running, x.ready, x.delayed, x.keys, x.backlog, x.records_paged, x.oldest_kinds,
+           x.oldest_ready_ms);
 }
 
 /// Reply of an agent pool to stats_atom.

@@ -16,6 +16,7 @@
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
 
+#include "hypercore/core/clock.hpp"
 #include "hypercore/engine.hpp"
 #include "hypercore/telemetry/process_metrics.hpp"
 
@@ -317,6 +318,10 @@ struct job_metrics::impl {
     auto paused = gauge_family("hypercore_kind_paused",
                                "1 while the kind's restarts are paused: it crashed more than its "
                                "restart intensity allows");
+    auto oldest = gauge_family("hypercore_oldest_pending_age_seconds",
+                               "How long the kind's oldest job ready to run has waited (0: none "
+                               "waits)");
+    const auto now_ms = eng.config().clock ? eng.config().clock() : hypercore::now_ms();
     for (const auto& k : s.kinds) {
       std::vector<prometheus::ClientMetric::Label> by_kind{{"kind", k.kind}};
       add_value(busy, static_cast<double>(k.executing), by_kind);
@@ -324,12 +329,15 @@ struct job_metrics::impl {
       add_value(queued, static_cast<double>(k.queued), by_kind);
       add_value(restarts, static_cast<double>(k.restarts), by_kind);
       add_value(paused, k.paused ? 1 : 0, by_kind);
+      add_value(oldest, k.oldest_ready_ms == 0 ? 0 : seconds_between(k.oldest_ready_ms, now_ms),
+                by_kind);
     }
     out.push_back(std::move(busy));
     out.push_back(std::move(workers));
     out.push_back(std::move(queued));
     out.push_back(std::move(restarts));
     out.push_back(std::move(paused));
+    out.push_back(std::move(oldest));
     auto single = [&](std::string name, std::string help, double value,
                       prometheus::MetricType type = prometheus::MetricType::Gauge) {
       auto f = gauge_family(std::move(name), std::move(help), type);
