@@ -11,6 +11,9 @@ packages=(
   prometheus-cpp-dev catch2 libcli11-dev libcpp-httplib-dev libvalijson-dev
   libssl-dev zlib1g-dev
   libboost1.81-dev
+  # The Prometheus server and promtool: the monitoring test scrapes a real
+  # server with deploy/prometheus.yml and checks the shipped rules.
+  prometheus
 )
 # clang 14 (Debian 12's default) compiles our C++20 against libstdc++ 12;
 # libclang-rt-14-dev holds libFuzzer and the sanitizer runtimes.

@@ -13,59 +13,12 @@
 #include <unistd.h>
 
 #include "http_client.hpp"
+#include "server_process.hpp"
 #include "test_support.hpp"
 
 using namespace hypercore;
 using namespace hypercore::test;
 
-namespace {
-
-struct server_process {
-  pid_t pid = -1;
-  int port = 0;
-  FILE* out = nullptr;
-};
-
-// Starts `hypercore serve` on a free port and reads the port it printed.
-server_process start_server_with(const std::string& dir, std::vector<std::string> extra) {
-  int pipe_fds[2];
-  REQUIRE(pipe(pipe_fds) == 0);
-  const char* bin_env = std::getenv("HYPERCORE_BIN");
-  std::string bin = bin_env != nullptr ? bin_env : "./bin/hypercore";
-  pid_t pid = fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    dup2(pipe_fds[1], STDOUT_FILENO);
-    close(pipe_fds[0]);
-    close(pipe_fds[1]);
-    std::vector<std::string> args{bin, "serve", "--data-dir", dir, "--listen", "127.0.0.1:0"};
-    if (extra.empty()) extra = {"--partitions", "4"};
-    args.insert(args.end(), extra.begin(), extra.end());
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    execv(bin.c_str(), argv.data());
-    _exit(127);
-  }
-  close(pipe_fds[1]);
-  server_process s{pid, 0, fdopen(pipe_fds[0], "r")};
-  char line[512];
-  while (s.port == 0 && std::fgets(line, sizeof line, s.out) != nullptr)
-    std::sscanf(line, "hypercore: serving on http://127.0.0.1:%d", &s.port);
-  REQUIRE(s.port > 0);
-  return s;
-}
-
-server_process start_server(const std::string& dir) { return start_server_with(dir, {}); }
-
-void kill_server(server_process& s, int sig) {
-  kill(s.pid, sig);
-  int status = 0;
-  waitpid(s.pid, &status, 0);
-  std::fclose(s.out);
-}
-
-} // namespace
 
 TEST_CASE("kill -9 of the server mid-burst loses no acknowledged submit and duplicates none",
           "[crash][http]") {
