@@ -53,6 +53,9 @@ struct serve_limits {
   std::size_t max_header_bytes = 16 * 1024;
   std::int64_t header_timeout_ms = 10'000;
   std::int64_t idle_timeout_ms = 60'000;
+  /// HOST:PORT of a listener serving GET /metrics alone; empty: none (the
+  /// API listener serves /metrics as well).
+  std::string metrics_listen;
 };
 
 // Each connection is a descriptor: lift the soft limit to the hard one when
@@ -79,6 +82,12 @@ int serve(const std::string& data_dir, const std::string& listen, std::uint16_t 
     return 2;
   }
   gw.auth_token = auth_token;
+  if (!limits.metrics_listen.empty()
+      && !split_listen(limits.metrics_listen, gw.metrics_host, gw.metrics_port)) {
+    std::cerr << "hypercore serve: metrics-listen: expected HOST:PORT, got '" << limits.metrics_listen
+              << "'\n";
+    return 2;
+  }
   if (!limits.auth_token_file.empty()) {
     auto token = http::read_token_file(limits.auth_token_file);
     if (!token) {
@@ -131,6 +140,10 @@ int serve(const std::string& data_dir, const std::string& listen, std::uint16_t 
             << "submit a job:  curl -s -X POST http://" << gw.host << ':' << api.port()
             << "/v1/jobs -H 'Content-Type: application/json' -d '{\"kind\":\"echo\",\"params\":{\"hello\":\"world\"}}'\n"
             << std::flush;
+  if (api.metrics_port() >= 0)
+    std::cout << "hypercore: metrics on http://" << gw.metrics_host << ':' << api.metrics_port()
+              << "/metrics\n"
+              << std::flush;
   int sig = 0;
   sigwait(&signals, &sig);
   spdlog::info("hypercore: signal {} received, shutting down", sig);
@@ -245,6 +258,10 @@ int main(int argc, char** argv) {
     ->capture_default_str()
     ->check(CLI::Range(std::int64_t{100}, std::int64_t{86'400'000}))
     ->envname("HYPERCORE_IDLE_TIMEOUT_MS");
+  srv->add_option("--metrics-listen", limits.metrics_listen,
+                  "Also serve GET /metrics on HOST:PORT, a listener of its own (for a scraper "
+                  "on another interface than the API's)")
+    ->envname("HYPERCORE_METRICS_LISTEN");
   srv->add_option("--max-pending", limits.max_pending_jobs,
                   "Submits get 503 overloaded while this many jobs are not terminal (0: off)")
     ->capture_default_str()

@@ -253,3 +253,27 @@ TEST_CASE("the oldest pending age is how long a kind's oldest ready job has wait
   CHECK(after[R"(hypercore_oldest_pending_age_seconds{kind="sleep"})"] == Approx(90).margin(0.001));
   CHECK(after[R"(hypercore_oldest_pending_age_seconds{kind="echo"})"] == 0);
 }
+
+TEST_CASE("a metrics listener of its own serves /metrics and nothing of the API",
+          "[integration][http][metrics]") {
+  engine_fixture f;
+  http::gateway_options opts;
+  opts.port = 0;
+  opts.metrics_port = 0;
+  http::gateway api{*f.eng, opts};
+  REQUIRE_FALSE(api.start());
+  REQUIRE(api.metrics_port() > 0);
+  REQUIRE(api.metrics_port() != api.port());
+  REQUIRE(http_call(api.port(), "POST", "/v1/jobs", R"({"kind":"echo","params":{}})").status == 202);
+  REQUIRE(api.job_metrics()->wait_seen(f.eng->feed_position(), std::chrono::seconds(30)));
+
+  auto scraped = http_call(api.metrics_port(), "GET", "/metrics");
+  auto api_path = http_call(api.metrics_port(), "POST", "/v1/jobs", R"({"kind":"echo","params":{}})");
+
+  REQUIRE(scraped.status == 200);
+  CHECK(parse_series(scraped.body)[R"(hypercore_jobs_submitted_total{kind="echo"})"] == 1);
+  CHECK(api_path.status == 404);
+  CHECK(http_call(api.metrics_port(), "GET", "/health").status == 200);
+  api.stop();
+  CHECK(http_call(api.metrics_port(), "GET", "/metrics").status != 200);
+}

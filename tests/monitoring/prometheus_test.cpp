@@ -177,9 +177,14 @@ TEST_CASE("a real Prometheus scrapes hypercore serve; the dashboard and the rule
     ~server_guard() {
       if (s.pid > 0) kill_server(s, SIGKILL);
     }
-  } guard{start_server(data.str())};
+  };
+  // Scraped on a listener of its own (--metrics-listen), as a deployment
+  // with the API on another interface would be.
+  auto metrics_port = free_port();
+  server_guard guard{start_server_with(
+    data.str(), {"--partitions", "4", "--metrics-listen", "127.0.0.1:" + std::to_string(metrics_port)})};
   auto& server = guard.s;
-  prometheus_server prom{server.port};
+  prometheus_server prom{metrics_port};
   auto submit = [&](const json& body) {
     auto res = http_call(server.port, "POST", "/v1/jobs", body.dump());
     REQUIRE(res.status == 202);

@@ -31,6 +31,7 @@ const std::set<std::string>& known_keys() {
     "header-timeout-ms",
     "idle-timeout-ms",
     "shutdown-timeout-ms",
+    "metrics-listen",
   };
   return keys;
 }

@@ -158,20 +158,24 @@ void gateway::impl::metrics_route() {
   // scrapes it as it is (bind to 127.0.0.1, the default, or firewall it).
   // Blocking: engine::stats() asks the actors.
   get("/metrics", sync([this](const request&, response& res) {
-    auto families = jobs_meter ? jobs_meter->collect() : std::vector<prometheus::MetricFamily>{};
-    for (auto& f : requests_meter->collect()) families.push_back(std::move(f));
-    prometheus::MetricFamily streams;
-    streams.name = "hypercore_http_open_streams";
-    streams.help = "Event streams open now";
-    streams.type = prometheus::MetricType::Gauge;
-    prometheus::ClientMetric value;
-    value.gauge.value = static_cast<double>(srv ? srv->open_streams() : 0);
-    streams.metric.push_back(value);
-    families.push_back(std::move(streams));
     res.status = 200;
     res.content_type = "text/plain; version=0.0.4; charset=utf-8";
-    res.body = telemetry::to_text(families);
+    res.body = metrics_text();
   }));
+}
+
+std::string gateway::impl::metrics_text() {
+  auto families = jobs_meter ? jobs_meter->collect() : std::vector<prometheus::MetricFamily>{};
+  for (auto& f : requests_meter->collect()) families.push_back(std::move(f));
+  prometheus::MetricFamily streams;
+  streams.name = "hypercore_http_open_streams";
+  streams.help = "Event streams open now";
+  streams.type = prometheus::MetricType::Gauge;
+  prometheus::ClientMetric value;
+  value.gauge.value = static_cast<double>(srv ? srv->open_streams() : 0);
+  streams.metric.push_back(value);
+  families.push_back(std::move(streams));
+  return telemetry::to_text(families);
 }
 
 gateway::gateway(engine& eng, gateway_options opts)
@@ -204,10 +208,50 @@ caf::error gateway::start() {
   });
   if (auto err = m.srv->start()) return err;
   spdlog::info("http: listening on {}:{}", m.opts.host, m.srv->port());
+  if (m.opts.metrics && m.opts.metrics_port >= 0) {
+    // A listener for the scraper alone (another address or interface than
+    // the API's): /metrics and /health, nothing of /v1.
+    server_options mo;
+    mo.host = m.opts.metrics_host;
+    mo.port = m.opts.metrics_port;
+    mo.io_threads = 1;
+    mo.blocking_threads = 1;
+    mo.max_connections = 64;
+    mo.max_body_bytes = 1024;
+    mo.drain_timeout = m.opts.server.drain_timeout;
+    m.metrics_srv = std::make_unique<server>(mo, [&m](request req, responder done) {
+      response res;
+      if (req.method == "GET" && req.path == "/metrics") {
+        // Blocking: engine::stats() asks the actors.
+        return m.metrics_srv->post_blocking([&m, done = std::move(done)]() mutable {
+          response r;
+          r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+          try {
+            r.body = m.metrics_text();
+          } catch (const std::exception& e) {
+            spdlog::error("http: metrics failed: {}", e.what());
+            r = response{};
+            reply_error(r, make_api_error(errc::internal, "internal error"));
+          }
+          done(std::move(r));
+        });
+      }
+      if (req.method == "GET" && req.path == "/health") reply(res, 200, {{"status", "up"}});
+      else reply_error(res, make_api_error(errc::not_found, "the metrics listener serves GET /metrics only"));
+      done(std::move(res));
+    });
+    if (auto err = m.metrics_srv->start()) {
+      m.srv->stop();
+      return err;
+    }
+    spdlog::info("http: metrics on {}:{}", mo.host, m.metrics_srv->port());
+  }
   return {};
 }
 
 int gateway::port() const { return impl_->srv ? impl_->srv->port() : -1; }
+
+int gateway::metrics_port() const { return impl_->metrics_srv ? impl_->metrics_srv->port() : -1; }
 
 void gateway::stop() {
   auto& m = *impl_;
@@ -217,6 +261,7 @@ void gateway::stop() {
   // Long polls would otherwise hold their connections through the drain.
   m.answer_waits_at_stop();
   m.srv->stop();
+  if (m.metrics_srv) m.metrics_srv->stop();
   if (m.jobs_meter) m.jobs_meter->stop();
   m.stopped = true;
 }

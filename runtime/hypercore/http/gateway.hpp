@@ -48,6 +48,10 @@ struct gateway_options {
   /// GET /metrics (Prometheus' text format) and the request counters
   /// behind it; off, /metrics is 404 and nothing is counted.
   bool metrics = true;
+  /// When metrics_port >= 0, GET /metrics (and /health) are also served on
+  /// this address, by a listener of their own (0 picks a free port).
+  std::string metrics_host = "127.0.0.1";
+  int metrics_port = -1;
 };
 
 class gateway {
@@ -68,6 +72,8 @@ public:
   void stop();
   /// True once stop() finished (every server thread is gone).
   bool stopped() const;
+  /// The metrics listener's bound port; -1 when there is none.
+  int metrics_port() const;
   /// The job metrics behind GET /metrics; null when off or before start().
   const telemetry::job_metrics* job_metrics() const;
   /// Connections and event streams open now.

@@ -67,6 +67,10 @@ struct gateway::impl {
   /// Set when opts.metrics: built from the routes, and at start().
   std::unique_ptr<http_metrics> requests_meter;
   std::unique_ptr<telemetry::job_metrics> jobs_meter;
+  /// gateway_options::metrics_port's listener, when asked for.
+  std::unique_ptr<server> metrics_srv;
+  /// GET /metrics' body: every family, in the text format.
+  std::string metrics_text();
   /// Long polls in progress (GET /v1/jobs/{id}/wait), so stop() can answer them.
   std::mutex waits_mutex;
   std::vector<std::weak_ptr<pending_wait>> waits;
