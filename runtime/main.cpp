@@ -22,7 +22,9 @@
 #include "hypercore/core/errc.hpp"
 #include "hypercore/engine.hpp"
 #include "hypercore/exporter.hpp"
+#include "hypercore/core/log_context.hpp"
 #include "hypercore/http/gateway.hpp"
+#include "hypercore/telemetry/logging.hpp"
 #include "hypercore/http/secrets.hpp"
 
 namespace {
@@ -56,6 +58,10 @@ struct serve_limits {
   /// HOST:PORT of a listener serving GET /metrics alone; empty: none (the
   /// API listener serves /metrics as well).
   std::string metrics_listen;
+  /// "json" or "text"; empty: json unless stderr is a terminal.
+  std::string log_format;
+  std::string log_level = "info";
+  bool log_payloads = false;
 };
 
 // Each connection is a descriptor: lift the soft limit to the hard one when
@@ -81,6 +87,23 @@ int serve(const std::string& data_dir, const std::string& listen, std::uint16_t 
     std::cerr << "hypercore serve: listen: expected HOST:PORT, got '" << listen << "'\n";
     return 2;
   }
+  // Logs go to stderr: text for a person at a terminal, JSON lines for
+  // everything else (a collector, a file, systemd's journal).
+  auto format = limits.log_format.empty()
+                  ? (isatty(STDERR_FILENO) ? telemetry::log_format::text : telemetry::log_format::json)
+                  : telemetry::parse_log_format(limits.log_format);
+  if (!format) {
+    std::cerr << "hypercore serve: log-format: expected json or text, got '" << limits.log_format
+              << "'\n";
+    return 2;
+  }
+  if (!telemetry::configure_logging(*format, limits.log_level)) {
+    std::cerr << "hypercore serve: log-level: expected trace, debug, info, warn, error, critical "
+                 "or off, got '"
+              << limits.log_level << "'\n";
+    return 2;
+  }
+  set_log_payloads(limits.log_payloads);
   gw.auth_token = auth_token;
   if (!limits.metrics_listen.empty()
       && !split_listen(limits.metrics_listen, gw.metrics_host, gw.metrics_port)) {
@@ -258,6 +281,18 @@ int main(int argc, char** argv) {
     ->capture_default_str()
     ->check(CLI::Range(std::int64_t{100}, std::int64_t{86'400'000}))
     ->envname("HYPERCORE_IDLE_TIMEOUT_MS");
+  srv->add_option("--log-format", limits.log_format,
+                  "json or text (default: text when stderr is a terminal, json otherwise)")
+    ->envname("HYPERCORE_LOG_FORMAT");
+  srv->add_option("--log-level", limits.log_level,
+                  "trace, debug, info, warn, error, critical or off; PUT /v1/admin/log-level "
+                  "changes it at run time")
+    ->capture_default_str()
+    ->envname("HYPERCORE_LOG_LEVEL");
+  srv->add_flag("--log-payloads", limits.log_payloads,
+                "Allow params, outputs and session data in logs (secret-looking keys are "
+                "redacted); off by default")
+    ->envname("HYPERCORE_LOG_PAYLOADS");
   srv->add_option("--metrics-listen", limits.metrics_listen,
                   "Also serve GET /metrics on HOST:PORT, a listener of its own (for a scraper "
                   "on another interface than the API's)")

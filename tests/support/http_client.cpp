@@ -26,6 +26,7 @@ http_reply http_call(int port, const std::string& method, const std::string& pat
   else if (method == "POST") res = client.Post(path, h, body, "application/json");
   else if (method == "DELETE") res = client.Delete(path, h);
   else if (method == "PATCH") res = client.Patch(path, h, body, "application/json");
+  else if (method == "PUT") res = client.Put(path, h, body, "application/json");
   if (!res) return {};
   http_reply out{res->status, res->body, {}};
   for (const auto& [k, v] : res->headers) out.headers[k] = v;

@@ -12,6 +12,7 @@
 
 #include "hypercore/actors/agent_worker.hpp"
 #include "hypercore/actors/restart_limiter.hpp"
+#include "hypercore/core/log_context.hpp"
 #include "hypercore/core/clock.hpp"
 #include "hypercore/core/errc.hpp"
 
@@ -149,7 +150,12 @@ void sweep_timeouts(pool_actor* self) {
     self->send_exit(a.worker.handle, caf::exit_reason::user_shutdown);
     a.promise.deliver(failed_attempt(
       a.id, a.attempt, "agent timed out after " + std::to_string(st.options.timeout.count()) + " ms"));
-    spdlog::warn("agent '{}' timed out on job {} (attempt {})", st.kind, a.id.to_string(), a.attempt);
+    {
+      log_scope scope{{{"job_id", a.id.to_string()}, {"kind", st.kind},
+                       {"attempt", std::to_string(a.attempt)}}};
+      spdlog::warn("agent '{}' timed out on job {} (attempt {})", st.kind, a.id.to_string(),
+                   a.attempt);
+    }
     it = st.in_flight.erase(it);
     replace_worker(self, false);
   }
@@ -177,6 +183,9 @@ void pump(pool_actor* self) {
     auto token = ++st.next_token;
     auto id = item.cmd.j.id;
     auto attempt = item.cmd.j.attempts;
+    // Copied only when payloads may be logged (off by default): a crash's
+    // log line then carries the params, secret-looking keys redacted.
+    auto params = log_payloads() ? redacted(item.cmd.j.params) : std::string{};
     st.in_flight.emplace(token, in_flight_attempt{w, id, attempt, self->clock().now(), item.promise});
     arm_sweep(self);
     // Journaled without waiting (group-committed): the attempt count survives
@@ -201,8 +210,14 @@ void pump(pool_actor* self) {
           it->second.promise.deliver(
             failed_attempt(id, attempt, "agent crashed: " + message_of(err)));
           s.in_flight.erase(it);
-          spdlog::warn("agent '{}' crashed on job {} (attempt {}): {}", s.kind, id.to_string(),
-                       attempt, message_of(err));
+          {
+            std::vector<log_field> fields{{"job_id", id.to_string()}, {"kind", s.kind},
+                                          {"attempt", std::to_string(attempt)}};
+            if (!params.empty()) fields.emplace_back("params", params);
+            log_scope scope{std::move(fields)};
+            spdlog::warn("agent '{}' crashed on job {} (attempt {}): {}", s.kind, id.to_string(),
+                         attempt, message_of(err));
+          }
           replace_worker(self, true);
           notify_if_idle(self);
           pump(self);

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "hypercore/actors/partition.hpp"
+#include "hypercore/core/log_context.hpp"
 
 #include <cmath>
 #include <limits>
@@ -91,9 +92,11 @@ void write_outcome(partition_self self, record_outcome cmd) {
         // running the agent again would spend an attempt on a storage fault.
         auto& s = self->state;
         auto tries = ++s.rewrite_tries[id];
-        if (tries == 1 || tries % 20 == 0)
+        if (tries == 1 || tries % 20 == 0) {
+          log_scope scope{{{"job_id", id.to_string()}, {"partition", std::to_string(s.opts.index)}}};
           spdlog::warn("partition {}: writing the outcome of {} failed ({}); retrying, try {}",
                        s.opts.index, id.to_string(), message_of(err), tries);
+        }
         std::uniform_real_distribution<double> unit{0.0, 1.0};
         auto delay = rewrite_delay(tries, unit(s.rng));
         self->delayed_send(self, delay, rewrite_atom::value, resend);

@@ -32,6 +32,9 @@ const std::set<std::string>& known_keys() {
     "idle-timeout-ms",
     "shutdown-timeout-ms",
     "metrics-listen",
+    "log-format",
+    "log-level",
+    "log-payloads",
   };
   return keys;
 }

@@ -150,6 +150,7 @@ void gateway::impl::routes() {
   dead_letter_routes();
   session_routes();
   agent_routes();
+  admin_routes();
   if (opts.metrics) metrics_route();
 }
 

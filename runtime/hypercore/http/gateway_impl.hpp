@@ -108,6 +108,7 @@ struct gateway::impl {
   void session_routes();
   void agent_routes();
   void metrics_route();
+  void admin_routes();
 };
 
 } // namespace hypercore::http
