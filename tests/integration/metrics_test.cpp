@@ -124,22 +124,26 @@ TEST_CASE_METHOD(metrics_fixture, "the job counters move by exactly what a workl
   // Every commit is in the journal's histograms, with its commands.
   auto commits = d("hypercore_journal_commits_total");
   CHECK(commits >= 1);
-  CHECK(d("hypercore_journal_commit_seconds_count") == commits);
-  CHECK(d(R"(hypercore_journal_commit_seconds_bucket{le="+Inf"})") == commits);
-  CHECK(d("hypercore_journal_batch_records_count") == commits);
-  CHECK(d("hypercore_journal_batch_records_sum") == d("hypercore_journal_records_total"));
+  // (The meter is read a moment after the journal's counters: a background
+  // commit in between, the janitor's, may add one.)
+  auto metered = d("hypercore_journal_commit_seconds_count");
+  CHECK(metered >= commits);
+  CHECK(metered <= commits + 1);
+  CHECK(d(R"(hypercore_journal_commit_seconds_bucket{le="+Inf"})") == metered);
+  CHECK(d("hypercore_journal_batch_records_count") == metered);
+  CHECK(d("hypercore_journal_batch_records_sum") >= d("hypercore_journal_records_total"));
 }
 
 TEST_CASE_METHOD(metrics_fixture, "/metrics labels stay bounded and the gauges read the engine",
                  "[integration][http][metrics]") {
   http_call(api->port(), "GET", "/v1/jobs/" + job_id::generate().to_string());
-  http_call(api->port(), "GET", "/no/such/path/12345");
+  http_call(api->port(), "GET", "/no/such/path/zqxmarker");
 
   auto text = http_call(api->port(), "GET", "/metrics").body;
   auto series = parse_series(text);
 
   // A path's id never becomes a label: the route's template does.
-  CHECK(text.find("12345") == std::string::npos);
+  CHECK(text.find("zqxmarker") == std::string::npos);
   CHECK(series.count(R"(hypercore_http_requests_total{code="404",route="GET /v1/jobs/{}"})") == 1);
   CHECK(series.count(R"(hypercore_http_requests_total{code="404",route="unmatched"})") == 1);
   // Every registered kind has its series, and no other kind does.
@@ -234,7 +238,7 @@ TEST_CASE("the oldest pending age is how long a kind's oldest ready job has wait
   REQUIRE_FALSE(api.start());
   // Four workers sleep; the pool takes a few more; the rest wait ready in
   // their partitions' windows, made at the clock's "now".
-  for (int i = 0; i < 24; ++i) f.submit(spec("sleep", {{"ms", 2000}}));
+  for (int i = 0; i < 24; ++i) f.submit(spec("sleep", {{"ms", 4000}}));
   // The partitions hear of the jobs from the feed: wait until every one is
   // in a window and four run (a state, read from the engine).
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
@@ -276,4 +280,25 @@ TEST_CASE("a metrics listener of its own serves /metrics and nothing of the API"
   CHECK(http_call(api.metrics_port(), "GET", "/health").status == 200);
   api.stop();
   CHECK(http_call(api.metrics_port(), "GET", "/metrics").status != 200);
+}
+
+TEST_CASE_METHOD(metrics_fixture, "the metrics follow the feed again after the feed is replaced",
+                 "[integration][http][metrics]") {
+  wait_terminal(submit_http({{"kind", "echo"}, {"params", json::object()}}));
+  auto before = scrape();
+
+  REQUIRE_FALSE(eng->kill_core_actor("feed"));
+  // The supervisor replaces the feed; submits go on meanwhile.
+  std::vector<std::string> ids;
+  for (int i = 0; i < 3; ++i) ids.push_back(submit_http({{"kind", "echo"}, {"params", json::object()}}));
+  for (const auto& id : ids) wait_terminal(id);
+  // The first scrape after the end subscribes again, from where the
+  // counting stopped; the event log supplies what was missed.
+  http_call(api->port(), "GET", "/metrics");
+  auto after = scrape();
+
+  CHECK(delta(before, after, R"(hypercore_jobs_submitted_total{kind="echo"})") == 3);
+  CHECK(delta(before, after, R"(hypercore_jobs_succeeded_total{kind="echo"})") == 3);
+  CHECK(after["hypercore_metrics_lost_transitions_total"] == 0);
+  CHECK(after[R"(hypercore_jobs_pending{kind="echo"})"] == 0);
 }

@@ -239,7 +239,7 @@ TEST_CASE("a real Prometheus scrapes hypercore serve; the dashboard and the rule
       CHECK(rule["health"] == "ok");
       ++alerting;
     }
-  CHECK(alerting == 6);
+  CHECK(alerting == 7);
 }
 
 int main(int argc, char** argv) {

@@ -92,7 +92,7 @@ void gateway::impl::dispatch(request req, responder done) {
   if (requests_meter) {
     // Counted when answered, wherever that happens (an I/O thread, the
     // blocking pool, or later, from the engine).
-    done = [meter = requests_meter.get(), route = r ? r->index : requests_meter->unmatched(),
+    done = [meter = requests_meter, route = r ? r->index : requests_meter->unmatched(),
             began = std::chrono::steady_clock::now(), done = std::move(done)](response res) {
       std::chrono::duration<double> took = std::chrono::steady_clock::now() - began;
       meter->observe(route, res.status, took.count());
@@ -185,7 +185,7 @@ gateway::gateway(engine& eng, gateway_options opts)
   if (impl_->opts.metrics) {
     std::vector<std::string> patterns;
     for (const auto& r : impl_->routes_table.routes()) patterns.push_back(r.method + " " + r.pattern);
-    impl_->requests_meter = std::make_unique<http_metrics>(patterns);
+    impl_->requests_meter = std::make_shared<http_metrics>(patterns);
   }
 }
 

@@ -65,7 +65,9 @@ struct gateway::impl {
   rate_limiter limiter{opts.kind_rate, opts.session_rate};
 
   /// Set when opts.metrics: built from the routes, and at start().
-  std::unique_ptr<http_metrics> requests_meter;
+  /// Shared with every responder it wraps: an answer may come from the
+  /// engine after the gateway is gone (a submit's ticket).
+  std::shared_ptr<http_metrics> requests_meter;
   std::unique_ptr<telemetry::job_metrics> jobs_meter;
   /// gateway_options::metrics_port's listener, when asked for.
   std::unique_ptr<server> metrics_srv;

@@ -10,6 +10,7 @@
 #include <unordered_map>
 
 #include <prometheus/counter.h>
+#include <spdlog/spdlog.h>
 #include <prometheus/family.h>
 #include <prometheus/histogram.h>
 #include <prometheus/metric_family.h>
@@ -17,6 +18,7 @@
 #include <prometheus/text_serializer.h>
 
 #include "hypercore/core/clock.hpp"
+#include "hypercore/core/errc.hpp"
 #include "hypercore/engine.hpp"
 #include "hypercore/telemetry/process_metrics.hpp"
 
@@ -177,9 +179,18 @@ struct job_metrics::impl {
   }
 
   subscription sub;
+  /// Positions below this are in the seeded depths (engine::backlog).
+  std::uint64_t floor = 0;
+  /// The subscription ended (the feed was replaced, or the engine stops):
+  /// the next scrape subscribes again from where the counting stopped.
+  std::atomic<bool> ended{false};
+  std::mutex subscribe_mutex;
   mutable std::mutex seen_mutex;
   mutable std::condition_variable seen_changed;
   std::uint64_t seen = 0;
+
+  caf::error subscribe_from(std::uint64_t position);
+  void resubscribe_if_ended();
 
   explicit impl(engine& e) : eng(e) {
     for (const auto& a : eng.agents()) add_kind(a.kind);
@@ -249,7 +260,10 @@ struct job_metrics::impl {
         k.replayed->Increment();
         break;
       case transition_cause::started:
-        k.wait->Observe(seconds_between(std::max(t.created_at_ms, t.run_at_ms), t.at_ms));
+        // running -> running: the attempt before was cut by a restart (the
+        // store says "interrupted"); it failed, and may be retried.
+        if (t.from == job_status::running) k.failed_retryable->Increment();
+        else k.wait->Observe(seconds_between(std::max(t.created_at_ms, t.run_at_ms), t.at_ms));
         started_at_ms[t.id] = t.at_ms;
         break;
       default:
@@ -261,8 +275,7 @@ struct job_metrics::impl {
         started_at_ms.erase(it);
       }
       bool failed_attempt = !t.error.empty()
-                            && (t.to == job_status::retrying || t.to == job_status::dead
-                                || t.to == job_status::pending);
+                            && (t.to == job_status::retrying || t.to == job_status::dead);
       if (failed_attempt) (t.retryable ? k.failed_retryable : k.failed_permanent)->Increment();
     }
     if (t.from == t.to && t.cause != transition_cause::outcome) return; // a new job
@@ -278,7 +291,10 @@ struct job_metrics::impl {
   void delivered(const std::vector<transition>& batch) {
     {
       std::lock_guard<std::mutex> guard{depth_mutex};
-      for (const auto& t : batch) count(t);
+      // The snapshot may hold a commit the feed had not published yet when
+      // the subscription began: it then arrives live, and is counted already.
+      for (const auto& t : batch)
+        if (t.position >= floor) count(t);
     }
     if (batch.empty()) return;
     {
@@ -385,33 +401,61 @@ job_metrics::job_metrics(engine& eng) : impl_(std::make_unique<impl>(eng)) {}
 
 job_metrics::~job_metrics() { stop(); }
 
-caf::error job_metrics::start() {
-  auto& m = *impl_;
+caf::error job_metrics::impl::subscribe_from(std::uint64_t position) {
   subscription_hooks hooks;
-  hooks.on_transitions = [&m](const std::vector<transition>& batch) { m.delivered(batch); };
-  hooks.on_lost = [&m](std::uint64_t from, std::uint64_t to) { m.lost_range(from, to); };
+  hooks.on_transitions = [this](const std::vector<transition>& batch) { delivered(batch); };
+  hooks.on_lost = [this](std::uint64_t from, std::uint64_t to) { lost_range(from, to); };
+  hooks.on_end = [this] { ended = true; };
   subscribe_options how;
   how.capacity = 65536;
+  how.resume_from = position;
+  auto subscribed = eng.subscribe(feed_filter{}, std::move(hooks), how);
+  if (!subscribed) return subscribed.error();
+  sub = std::move(*subscribed);
+  ended = false;
+  return {};
+}
+
+void job_metrics::impl::resubscribe_if_ended() {
+  if (!ended) return;
+  std::lock_guard<std::mutex> guard{subscribe_mutex};
+  if (!ended) return;
+  std::uint64_t next = 0;
+  {
+    std::lock_guard<std::mutex> seen_guard{seen_mutex};
+    next = seen + 1;
+  }
+  // The event log supplies what the replaced feed did not deliver; what it
+  // no longer holds comes back as a lost range.
+  if (auto err = subscribe_from(next))
+    spdlog::warn("metrics: cannot follow the feed again yet: {}", message_of(err));
+}
+
+caf::error job_metrics::start() {
+  auto& m = *impl_;
+  std::lock_guard<std::mutex> guard{m.subscribe_mutex};
   // The depths start from one snapshot and follow the transitions after it,
   // read from the event log up to the live feed.
   auto backlog = m.eng.backlog();
   if (!backlog) return backlog.error();
   m.seed(*backlog);
+  m.floor = backlog->position;
   {
     // Everything below the snapshot is in the depths already.
-    std::lock_guard<std::mutex> guard{m.seen_mutex};
+    std::lock_guard<std::mutex> seen_guard{m.seen_mutex};
     m.seen = backlog->position - 1;
   }
-  how.resume_from = backlog->position;
-  auto sub = m.eng.subscribe(feed_filter{}, std::move(hooks), how);
-  if (!sub) return sub.error();
-  m.sub = std::move(*sub);
-  return {};
+  return m.subscribe_from(backlog->position);
 }
 
-void job_metrics::stop() { impl_->sub.reset(); }
+void job_metrics::stop() {
+  std::lock_guard<std::mutex> guard{impl_->subscribe_mutex};
+  impl_->sub.reset();
+  impl_->ended = false; // stopped on purpose: no resubscription
+}
 
 std::vector<prometheus::MetricFamily> job_metrics::collect() {
+  impl_->resubscribe_if_ended();
   auto out = impl_->registry->Collect();
   impl_->add_engine_families(out);
   impl_->add_depth_families(out);
