@@ -4,6 +4,8 @@
 #include "workloads.hpp"
 
 #include <iostream>
+
+#include <sys/resource.h>
 #include <thread>
 
 #include "bench_engine.hpp"
@@ -32,8 +34,15 @@ void require(const caf::error& err, const char* what) {
 
 // jobs/s from the first submit to the last durable completion; with
 // `metrics`, GET /metrics' job counters follow the feed meanwhile.
+double process_cpu_seconds() {
+  rusage usage{};
+  ::getrusage(RUSAGE_SELF, &usage);
+  auto seconds = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
+  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+}
+
 double batch_throughput(const bench_options& opts, bool sync, std::size_t keys,
-                        bool metrics = false) {
+                        bool metrics = false, double* cpu_share = nullptr) {
   bench_engine b{opts, sync};
   require(b.start(), "start");
   std::optional<telemetry::job_metrics> meter;
@@ -41,6 +50,7 @@ double batch_throughput(const bench_options& opts, bool sync, std::size_t keys,
     meter.emplace(b.get());
     require(meter->start(), "metrics");
   }
+  auto cpu_before = process_cpu_seconds();
   const std::size_t batch_size = 1000;
   auto t0 = clock_type::now();
   for (std::size_t i = 0; i < opts.jobs; i += batch_size) {
@@ -54,6 +64,11 @@ double batch_throughput(const bench_options& opts, bool sync, std::size_t keys,
   if (!b.track().wait_terminal(opts.jobs, std::chrono::seconds(600)))
     throw std::runtime_error("throughput run did not finish");
   std::chrono::duration<double> took = clock_type::now() - t0;
+  if (meter && cpu_share != nullptr) {
+    // Counting finishes a moment after the last job: wait for it.
+    meter->wait_seen(b.get().feed_position(), std::chrono::seconds(30));
+    *cpu_share = meter->cpu_seconds() / std::max(1e-9, process_cpu_seconds() - cpu_before);
+  }
   return static_cast<double>(opts.jobs) / took.count();
 }
 
@@ -127,13 +142,18 @@ std::vector<figure> run_throughput(const bench_options& opts, bool sync) {
   auto keyed = make_figure("throughput-keyed", sync, "jobs_per_s");
   // Beside throughput-batch in every run, so their ratio is the metrics' cost.
   auto metered = make_figure("throughput-batch-metrics", sync, "jobs_per_s");
+  // The counting thread's CPU over the process' CPU in that run: what the
+  // metrics cost, free of the run-to-run noise of the rates.
+  auto share = make_figure("throughput-batch-metrics", sync, "metrics_cpu_share");
   for (std::size_t r = 0; r < opts.runs; ++r) {
     batch.samples.push_back(batch_throughput(opts, sync, 0));
-    metered.samples.push_back(batch_throughput(opts, sync, 0, true));
+    double cpu_share = 0;
+    metered.samples.push_back(batch_throughput(opts, sync, 0, true, &cpu_share));
+    share.samples.push_back(cpu_share);
     single.samples.push_back(single_throughput(opts, sync));
     keyed.samples.push_back(batch_throughput(opts, sync, 1000));
   }
-  return {batch, single, keyed, metered};
+  return {batch, single, keyed, metered, share};
 }
 
 std::vector<figure> run_latency(const bench_options& opts, bool sync) {

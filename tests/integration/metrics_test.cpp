@@ -121,6 +121,8 @@ TEST_CASE_METHOD(metrics_fixture, "the job counters move by exactly what a workl
   CHECK(d(R"(hypercore_http_requests_total{code="202",route="POST /v1/jobs"})") == 6);
   CHECK(d(R"(hypercore_http_requests_total{code="200",route="POST /v1/jobs/{}/cancel"})") == 1);
   CHECK(after[R"(hypercore_metrics_lost_transitions_total)"] == 0);
+  CHECK(d("hypercore_metrics_cpu_seconds_total") > 0);
+  CHECK(after["hypercore_metrics_cpu_seconds_total"] < after["process_cpu_seconds_total"]);
   // Every commit is in the journal's histograms, with its commands.
   auto commits = d("hypercore_journal_commits_total");
   CHECK(commits >= 1);

@@ -49,6 +49,9 @@ public:
   /// Every family: the feed-fed ones and the scrape-time gauges.
   std::vector<prometheus::MetricFamily> collect();
 
+  /// CPU time spent counting transitions so far, on the counting thread.
+  double cpu_seconds() const;
+
   /// The feed position of the last transition counted (0: none yet).
   std::uint64_t seen_position() const;
   /// Waits until the transitions below `position` are counted; false at
