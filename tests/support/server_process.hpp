@@ -49,6 +49,12 @@ inline server_process start_server_with(const std::string& dir, std::vector<std:
   char line[512];
   while (s.port == 0 && std::fgets(line, sizeof line, s.out) != nullptr)
     std::sscanf(line, "hypercore: serving on http://127.0.0.1:%d", &s.port);
+  if (s.port == 0) {
+    // It exited (or closed stdout) without serving: reap it before failing.
+    kill(pid, SIGKILL);
+    waitpid(pid, nullptr, 0);
+    std::fclose(s.out);
+  }
   REQUIRE(s.port > 0);
   return s;
 }
