@@ -212,6 +212,10 @@ int serve(const std::string& data_dir, const std::string& listen, std::uint16_t 
 } // namespace
 
 int main(int argc, char** argv) {
+  // Logs to stderr from the start, for every command: stdout carries
+  // results (`export`'s JSON lines, the client commands' answers). `serve`
+  // picks its format and level below.
+  hypercore::telemetry::configure_logging(hypercore::telemetry::log_format::text, "info");
   CLI::App app{"Hypercore: a durable actor runtime for AI-agent jobs"};
   app.require_subcommand(1);
 

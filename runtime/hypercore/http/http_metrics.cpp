@@ -37,12 +37,17 @@ void http_metrics::observe(std::size_t route, int status, double seconds) {
   if (route >= routes_.size()) route = unmatched();
   auto& r = *routes_[route];
   r.latency->Observe(seconds);
-  prometheus::Counter* counter = nullptr;
-  {
-    std::lock_guard<std::mutex> guard{r.mutex};
-    auto& slot = r.by_code[status];
-    if (slot == nullptr) slot = &requests_.Add({{"route", r.pattern}, {"code", std::to_string(status)}});
-    counter = slot;
+  // Anything outside 100-599 is not HTTP; count it as a 500.
+  if (status < lowest_code || status > highest_code) status = 500;
+  auto& slot = r.by_code[static_cast<std::size_t>(status - lowest_code)];
+  auto* counter = slot.load(std::memory_order_acquire);
+  if (counter == nullptr) {
+    std::lock_guard<std::mutex> guard{r.create};
+    counter = slot.load(std::memory_order_acquire);
+    if (counter == nullptr) {
+      counter = &requests_.Add({{"route", r.pattern}, {"code", std::to_string(status)}});
+      slot.store(counter, std::memory_order_release);
+    }
   }
   counter->Increment();
 }

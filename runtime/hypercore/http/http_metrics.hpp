@@ -6,11 +6,12 @@
 // routes' patterns (never a path with an id in it), "unmatched", and the
 // status codes the API answers with.
 
+#include <array>
+#include <atomic>
 #include <cstddef>
 #include <memory>
 #include <mutex>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include <prometheus/counter.h>
@@ -33,11 +34,15 @@ public:
   std::vector<prometheus::MetricFamily> collect() const;
 
 private:
+  // Status codes 100-599 index a fixed table, so counting a request reads
+  // one atomic; the lock is taken once per (route, code), to create it.
+  static constexpr int lowest_code = 100;
+  static constexpr int highest_code = 599;
   struct per_route {
     std::string pattern;
     prometheus::Histogram* latency = nullptr;
-    std::mutex mutex;
-    std::unordered_map<int, prometheus::Counter*> by_code;
+    std::mutex create;
+    std::array<std::atomic<prometheus::Counter*>, highest_code - lowest_code + 1> by_code{};
   };
   std::shared_ptr<prometheus::Registry> registry_ = std::make_shared<prometheus::Registry>();
   prometheus::Family<prometheus::Counter>& requests_;
